@@ -1,0 +1,25 @@
+# walmptcp: streaming and logical replication over Multipath TCP
+
+MODULE_big = walmptcp
+OBJS = \
+	src/walmptcp.o \
+	src/got_patch.o \
+	src/mptcp_socket.o \
+	src/conninfo_mptcp.o \
+	src/walrcv_wrapper.o \
+	src/sql_functions.o
+
+EXTENSION = walmptcp
+DATA = walmptcp--1.0.sql
+PGFILEDESC = "walmptcp - replication over Multipath TCP"
+
+REGRESS = walmptcp
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/walmptcp.conf
+TAP_TESTS = 1
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  Differences between PostgreSQL majors, in one place.
+ *
+ * walrcv_connect:        15: (conninfo, logical, appname, err)
+ *                        16: (conninfo, logical, must_use_password, appname, err)
+ *                        17+: (conninfo, replication, logical, must_use_password,
+ *                             appname, err)
+ * walrcv_check_conninfo: 15: (conninfo); 16+: (conninfo, must_use_password)
+ * walrcv_get_dbname_from_conninfo: 17+ only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALMPTCP_COMPAT_H
+#define WALMPTCP_COMPAT_H
+
+#if PG_VERSION_NUM < 150000
+#error "walmptcp requires PostgreSQL 15 or later"
+#endif
+
+#if PG_VERSION_NUM >= 170000
+#define WALRCV_CONNECT_PARAMS \
+	const char *conninfo, bool replication, bool logical, \
+	bool must_use_password, const char *appname, char **err
+#define WALRCV_CONNECT_ARGS(ci) \
+	(ci), replication, logical, must_use_password, appname, err
+#define WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO 1
+#elif PG_VERSION_NUM >= 160000
+#define WALRCV_CONNECT_PARAMS \
+	const char *conninfo, bool logical, bool must_use_password, \
+	const char *appname, char **err
+#define WALRCV_CONNECT_ARGS(ci) \
+	(ci), logical, must_use_password, appname, err
+#else
+#define WALRCV_CONNECT_PARAMS \
+	const char *conninfo, bool logical, const char *appname, char **err
+#define WALRCV_CONNECT_ARGS(ci) \
+	(ci), logical, appname, err
+#endif
+
+#if PG_VERSION_NUM >= 160000
+#define WALRCV_CHECK_CONNINFO_PARAMS const char *conninfo, bool must_use_password
+#define WALRCV_CHECK_CONNINFO_ARGS(ci) (ci), must_use_password
+#else
+#define WALRCV_CHECK_CONNINFO_PARAMS const char *conninfo
+#define WALRCV_CHECK_CONNINFO_ARGS(ci) (ci)
+#endif
+
+#endif							/* WALMPTCP_COMPAT_H */

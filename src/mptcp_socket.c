@@ -1,0 +1,321 @@
+/*-------------------------------------------------------------------------
+ *
+ * mptcp_socket.c
+ *	  Decide which sockets become MPTCP, create them, and find out what a
+ *	  connection really got.
+ *
+ * Two interposers are installed through GOT rewrites (got_patch.c):
+ *
+ * - In the postmaster's executable, socket() for AF_INET/AF_INET6 stream
+ *	 sockets asks for IPPROTO_MPTCP while walmptcp.listen is on.  Only the
+ *	 postmaster itself is affected: children inherit the rewritten slot but the
+ *	 interposer passes their calls (ident, RADIUS, ...) through untouched.
+ *
+ * - In libpq, socket() asks for IPPROTO_MPTCP only inside the window opened by
+ *	 walmptcp_begin_client_connect(), i.e. while walrcv_connect runs for a
+ *	 connection that asked for MPTCP.  Cancel requests, dblink and postgres_fdw
+ *	 use the same libpq but never inside that window.
+ *
+ * When the kernel refuses MPTCP (not built: EPROTONOSUPPORT/EINVAL; disabled
+ * by net.mptcp.enabled=0: ENOPROTOOPT) the socket is created as plain TCP and
+ * the refusal is remembered for the life of the process, as Go's net package
+ * does.  Replication processes are short-lived per connection, so a kernel
+ * that gains MPTCP is noticed at the next reconnect.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/mptcp.h>
+
+#include "miscadmin.h"
+
+#include "walmptcp.h"
+
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+#ifndef TCP_IS_MPTCP
+#define TCP_IS_MPTCP 43			/* Linux 6.10+ */
+#endif
+
+/* Process-wide answer to "does this kernel give us MPTCP sockets?" */
+static int	kernel_refusal_errno = 0;
+
+/* Postmaster listen sockets, inherited by every child through fork(). */
+static int	listen_mptcp_sockets = 0;
+static int	listen_tcp_sockets = 0;
+static int	listen_refusal_errno = 0;
+
+/* The client connect window (walrcv_connect of an MPTCP connection). */
+static bool client_window_open = false;
+static bool client_wants_mptcp = false;
+static int	client_last_fd = -1;
+
+/*
+ * TCP_USER_TIMEOUT that the kernel refused on an MPTCP socket; applied again
+ * if the connection falls back to TCP, where it works.
+ */
+static int	deferred_timeout_fd = -1;
+static int	deferred_timeout_ms = 0;
+
+static bool
+is_inet_stream(int domain, int type, int protocol)
+{
+	return (domain == AF_INET || domain == AF_INET6) &&
+		(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
+		(protocol == 0 || protocol == IPPROTO_TCP);
+}
+
+static bool
+is_kernel_refusal(int err)
+{
+	return err == EPROTONOSUPPORT || err == EINVAL || err == ENOPROTOOPT;
+}
+
+/*
+ * Create an MPTCP socket, or a TCP one when the kernel refuses MPTCP.
+ * *refused is set to the kernel's errno when it refused, else 0.
+ */
+static int
+mptcp_socket_or_tcp(int domain, int type, int *refused)
+{
+	*refused = 0;
+	if (kernel_refusal_errno == 0)
+	{
+		int			fd = socket(domain, type, IPPROTO_MPTCP);
+
+		if (fd >= 0 || !is_kernel_refusal(errno))
+			return fd;			/* MPTCP, or an error TCP would hit too */
+		kernel_refusal_errno = errno;
+	}
+	*refused = kernel_refusal_errno;
+	return socket(domain, type, 0);
+}
+
+static int
+listen_socket_interposer(int domain, int type, int protocol)
+{
+	int			fd;
+	int			refused;
+
+	if (IsUnderPostmaster || !walmptcp_listen ||
+		!is_inet_stream(domain, type, protocol))
+		return socket(domain, type, protocol);
+
+	fd = mptcp_socket_or_tcp(domain, type, &refused);
+	if (fd < 0)
+		return fd;
+
+	if (refused == 0)
+	{
+		if (listen_mptcp_sockets++ == 0)
+			ereport(LOG,
+					(errmsg("walmptcp: the server listens with Multipath TCP")));
+	}
+	else
+	{
+		int			save_errno = errno;
+
+		if (listen_tcp_sockets == 0)
+		{
+			errno = refused;
+			ereport(LOG,
+					(errmsg("walmptcp: the kernel refused Multipath TCP, the server listens with plain TCP"),
+					 errdetail("socket(IPPROTO_MPTCP) failed: %m."),
+					 errhint("Enable MPTCP with \"sysctl net.mptcp.enabled=1\" (Linux 5.6 or later), or set walmptcp.listen = off.")));
+		}
+		listen_tcp_sockets++;
+		listen_refusal_errno = refused;
+		errno = save_errno;
+	}
+	return fd;
+}
+
+static int
+libpq_socket_interposer(int domain, int type, int protocol)
+{
+	int			fd;
+	int			refused;
+
+	if (!client_window_open || !is_inet_stream(domain, type, protocol))
+		return socket(domain, type, protocol);
+
+	if (client_wants_mptcp)
+		fd = mptcp_socket_or_tcp(domain, type, &refused);
+	else
+		fd = socket(domain, type, protocol);
+	if (fd >= 0)
+		client_last_fd = fd;
+	return fd;
+}
+
+/*
+ * libpq treats a failed TCP_USER_TIMEOUT as a failed connection, and Linux
+ * does not implement that option on MPTCP sockets (ENOPROTOOPT).  Accept it
+ * there: the walreceiver's wal_receiver_timeout still detects a dead peer,
+ * and the value is applied for real if the connection falls back to TCP.
+ */
+static int
+libpq_setsockopt_interposer(int fd, int level, int optname,
+							const void *optval, socklen_t optlen)
+{
+	int			rc = setsockopt(fd, level, optname, optval, optlen);
+	int			proto;
+	socklen_t	len = sizeof(proto);
+
+	if (rc == 0 || errno != ENOPROTOOPT || level != IPPROTO_TCP ||
+		optname != TCP_USER_TIMEOUT || optlen != sizeof(int))
+		return rc;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
+		proto != IPPROTO_MPTCP)
+	{
+		errno = ENOPROTOOPT;
+		return rc;
+	}
+	deferred_timeout_fd = fd;
+	deferred_timeout_ms = *(const int *) optval;
+	return 0;
+}
+
+void
+walmptcp_install_listen_interposer(void)
+{
+	if (walmptcp_patch_got(NULL, "socket", (void *) listen_socket_interposer) <= 0)
+		ereport(WARNING,
+				(errmsg("walmptcp: could not interpose socket() in the postgres executable"),
+				 errdetail("The server keeps listening with plain TCP.")));
+}
+
+void
+walmptcp_install_libpq_interposer(void)
+{
+	int			sockets = walmptcp_patch_got("libpq.so", "socket",
+											 (void *) libpq_socket_interposer);
+
+	if (sockets <= 0)
+		ereport(WARNING,
+				(errmsg("walmptcp: could not interpose socket() in libpq"),
+				 errdetail("Replication connections will use plain TCP.")));
+	(void) walmptcp_patch_got("libpq.so", "setsockopt",
+							  (void *) libpq_setsockopt_interposer);
+}
+
+void
+walmptcp_begin_client_connect(bool want_mptcp)
+{
+	client_window_open = true;
+	client_wants_mptcp = want_mptcp;
+	client_last_fd = -1;
+	deferred_timeout_fd = -1;
+}
+
+/* Close the window; returns the last inet stream socket libpq created. */
+int
+walmptcp_end_client_connect(void)
+{
+	client_window_open = false;
+	return client_last_fd;
+}
+
+/*
+ * What did this connected socket get?  *reason is set (palloc'd) when the
+ * result is not MPTCP although MPTCP was possible to ask for.
+ */
+WalmptcpOutcome
+walmptcp_socket_outcome(int fd, char **reason)
+{
+	int			proto = 0;
+	int			is_mptcp = 0;
+	socklen_t	len = sizeof(proto);
+	struct mptcp_info info;
+
+	*reason = NULL;
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
+		proto != IPPROTO_MPTCP)
+	{
+		if (client_wants_mptcp && kernel_refusal_errno != 0)
+		{
+			*reason = psprintf("the local kernel refused MPTCP sockets: %s",
+							   strerror(kernel_refusal_errno));
+			return WALMPTCP_OUTCOME_KERNEL_REFUSED;
+		}
+		return WALMPTCP_OUTCOME_TCP;
+	}
+
+	/* Linux 6.10+ answers directly; 0 after a fallback to TCP. */
+	len = sizeof(is_mptcp);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_IS_MPTCP, &is_mptcp, &len) == 0)
+	{
+		if (is_mptcp)
+			return WALMPTCP_OUTCOME_MPTCP;
+	}
+	else
+	{
+		/*
+		 * Older kernels: MPTCP_INFO fails after a fallback, with EOPNOTSUPP
+		 * on IPv4 and ENOPROTOOPT on IPv6.
+		 */
+		len = sizeof(info);
+		if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len) == 0)
+			return WALMPTCP_OUTCOME_MPTCP;
+	}
+	*reason = pstrdup("the server did not accept MPTCP (its handshake carried no MP_CAPABLE option): "
+					  "it runs without walmptcp, with walmptcp.listen = off, "
+					  "with MPTCP disabled in its kernel, or a middlebox removed the option");
+	return WALMPTCP_OUTCOME_PEER_FALLBACK;
+}
+
+/* Apply the TCP_USER_TIMEOUT that MPTCP refused, now that it is TCP. */
+void
+walmptcp_apply_deferred_options(int fd, WalmptcpOutcome outcome)
+{
+	if (fd < 0 || fd != deferred_timeout_fd)
+		return;
+	if (outcome == WALMPTCP_OUTCOME_MPTCP)
+		ereport(LOG,
+				(errmsg("walmptcp: tcp_user_timeout=%d is not applied to this MPTCP connection",
+						deferred_timeout_ms),
+				 errdetail("Linux does not support TCP_USER_TIMEOUT on MPTCP sockets."),
+				 errhint("wal_receiver_timeout still detects an unresponsive server.")));
+	else if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+						&deferred_timeout_ms, sizeof(deferred_timeout_ms)) != 0)
+		ereport(LOG,
+				(errmsg("walmptcp: could not set tcp_user_timeout on the TCP fallback connection: %m")));
+	deferred_timeout_fd = -1;
+}
+
+int
+walmptcp_kernel_refusal(void)
+{
+	return kernel_refusal_errno;
+}
+
+/* Can this process create an MPTCP socket right now?  No caching. */
+bool
+walmptcp_probe_kernel(int *err)
+{
+	int			fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+
+	if (fd < 0)
+	{
+		*err = errno;
+		return false;
+	}
+	close(fd);
+	*err = 0;
+	return true;
+}
+
+void
+walmptcp_listen_summary(int *mptcp_sockets, int *tcp_sockets, int *refusal_errno)
+{
+	*mptcp_sockets = listen_mptcp_sockets;
+	*tcp_sockets = listen_tcp_sockets;
+	*refusal_errno = listen_refusal_errno;
+}

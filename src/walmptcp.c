@@ -1,0 +1,90 @@
+/*-------------------------------------------------------------------------
+ *
+ * walmptcp.c
+ *	  Module entry point and configuration parameters.
+ *
+ * Everything walmptcp changes is installed here, in the postmaster, while
+ * shared_preload_libraries is processed: before the listen sockets exist and
+ * before any replication process is forked, so every child inherits it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "walmptcp.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+bool		walmptcp_listen = true;
+int			walmptcp_default_mode = WALMPTCP_MODE_OFF;
+bool		walmptcp_preloaded = false;
+
+static const struct config_enum_entry mode_options[] = {
+	{"off", WALMPTCP_MODE_OFF, false},
+	{"prefer", WALMPTCP_MODE_PREFER, false},
+	{"require", WALMPTCP_MODE_REQUIRE, false},
+	{NULL, 0, false}
+};
+
+const char *
+walmptcp_mode_name(WalmptcpMode mode)
+{
+	return mode_options[mode].name;
+}
+
+/* For SQL functions: fail clearly when the module was not preloaded. */
+void
+walmptcp_require_preload(void)
+{
+	if (!walmptcp_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("walmptcp must be loaded via shared_preload_libraries"),
+				 errhint("Add walmptcp to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+void
+_PG_init(void)
+{
+	/*
+	 * Loaded later (e.g. by CREATE EXTENSION in a backend), walmptcp would
+	 * change sockets in one process only; do nothing and let the SQL
+	 * functions explain.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomBoolVariable("walmptcp.listen",
+							 "Makes the server's TCP listen sockets Multipath TCP.",
+							 "Clients without MPTCP still connect with plain TCP.",
+							 &walmptcp_listen,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("walmptcp.default_mode",
+							 "MPTCP mode of replication connections whose connection string has no mptcp option.",
+							 "off: plain TCP; prefer: MPTCP, falling back to TCP; require: MPTCP or no connection.",
+							 &walmptcp_default_mode,
+							 WALMPTCP_MODE_OFF,
+							 mode_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("walmptcp");
+
+	walmptcp_wrap_walreceiver();
+	walmptcp_install_libpq_interposer();
+	if (!IsUnderPostmaster && walmptcp_listen)
+		walmptcp_install_listen_interposer();
+
+	walmptcp_preloaded = true;
+}

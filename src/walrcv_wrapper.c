@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * walrcv_wrapper.c
+ *	  Route every replication connection through walmptcp.
+ *
+ * The walreceiver, logical replication workers and CREATE/ALTER/DROP
+ * SUBSCRIPTION all connect through the function table that libpqwalreceiver
+ * installs in WalReceiverFunctions.  walmptcp loads that library itself at
+ * preload time and replaces the connection-string entry points in place, so
+ * every later load_file("libpqwalreceiver") is a no-op that finds the
+ * wrapped table.  Replacing members rather than copying the struct keeps
+ * walmptcp independent of the struct's size in a given minor release.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "fmgr.h"
+#include "replication/walreceiver.h"
+
+#include "compat.h"
+#include "walmptcp.h"
+
+#define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
+
+static walrcv_connect_fn original_connect;
+static walrcv_check_conninfo_fn original_check_conninfo;
+#ifdef WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO
+static walrcv_get_dbname_from_conninfo_fn original_get_dbname_from_conninfo;
+#endif
+
+/* "server 10.0.0.1 port 5432", for messages. */
+static char *
+describe_peer(int fd)
+{
+	struct sockaddr_storage addr;
+	socklen_t	len = sizeof(addr);
+	char		host[INET6_ADDRSTRLEN] = "?";
+	int			port = 0;
+
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *) &addr, &len) == 0)
+	{
+		if (addr.ss_family == AF_INET)
+		{
+			struct sockaddr_in *in = (struct sockaddr_in *) &addr;
+
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		}
+		else if (addr.ss_family == AF_INET6)
+		{
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &addr;
+
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	return psprintf("server \"%s\" port %d", host, port);
+}
+
+static const char *
+mode_source(const WalmptcpConninfo *ci)
+{
+	return ci->specified ? "connection option mptcp" : "walmptcp.default_mode";
+}
+
+static WalReceiverConn *
+wrapped_connect(WALRCV_CONNECT_PARAMS)
+{
+	WalmptcpConninfo ci;
+	WalReceiverConn *volatile conn = NULL;
+	volatile int fd = -1;
+	WalmptcpOutcome outcome;
+	char	   *reason;
+
+	walmptcp_parse_conninfo(conninfo, &ci);
+	if (ci.error)
+	{
+		*err = psprintf("%s (accepted values: %s)", ci.error, ACCEPTED_VALUES);
+		return NULL;
+	}
+
+	walmptcp_begin_client_connect(ci.mode != WALMPTCP_MODE_OFF);
+	PG_TRY();
+	{
+		conn = original_connect(WALRCV_CONNECT_ARGS(ci.conninfo));
+	}
+	PG_FINALLY();
+	{
+		fd = walmptcp_end_client_connect();
+	}
+	PG_END_TRY();
+
+	if (conn == NULL)
+		return NULL;
+
+	outcome = walmptcp_socket_outcome(fd, &reason);
+	walmptcp_apply_deferred_options(fd, outcome);
+	if (ci.mode == WALMPTCP_MODE_OFF || outcome == WALMPTCP_OUTCOME_MPTCP)
+	{
+		if (outcome == WALMPTCP_OUTCOME_MPTCP)
+			ereport(DEBUG1,
+					(errmsg_internal("walmptcp: replication connection to %s uses MPTCP",
+									 describe_peer(fd))));
+		return conn;
+	}
+
+	if (ci.mode == WALMPTCP_MODE_REQUIRE)
+	{
+		char	   *peer = describe_peer(fd);
+
+		walrcv_disconnect(conn);
+		*err = psprintf("walmptcp: Multipath TCP is required (%s = require) but the connection to %s is plain TCP: %s",
+						mode_source(&ci), peer, reason);
+		return NULL;
+	}
+
+	ereport(LOG,
+			(errmsg("walmptcp: replication connection to %s uses TCP instead of Multipath TCP",
+					describe_peer(fd)),
+			 errdetail("%s.", reason),
+			 errhint("Use mptcp=require to refuse such connections, or mptcp=0 to ask for plain TCP.")));
+	return conn;
+}
+
+static void
+report_invalid_mode(const WalmptcpConninfo *ci)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", ci->error),
+			 errdetail("Accepted values are: %s.", ACCEPTED_VALUES)));
+}
+
+static void
+wrapped_check_conninfo(WALRCV_CHECK_CONNINFO_PARAMS)
+{
+	WalmptcpConninfo ci;
+
+	walmptcp_parse_conninfo(conninfo, &ci);
+	if (ci.error)
+		report_invalid_mode(&ci);
+	original_check_conninfo(WALRCV_CHECK_CONNINFO_ARGS(ci.conninfo));
+}
+
+#ifdef WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO
+static char *
+wrapped_get_dbname_from_conninfo(const char *conninfo)
+{
+	WalmptcpConninfo ci;
+
+	walmptcp_parse_conninfo(conninfo, &ci);
+	if (ci.error)
+		report_invalid_mode(&ci);
+	return original_get_dbname_from_conninfo(ci.conninfo);
+}
+#endif
+
+void
+walmptcp_wrap_walreceiver(void)
+{
+	load_file("libpqwalreceiver", false);
+	if (WalReceiverFunctions == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("walmptcp: libpqwalreceiver did not install its functions")));
+
+	original_connect = WalReceiverFunctions->walrcv_connect;
+	original_check_conninfo = WalReceiverFunctions->walrcv_check_conninfo;
+	WalReceiverFunctions->walrcv_connect = wrapped_connect;
+	WalReceiverFunctions->walrcv_check_conninfo = wrapped_check_conninfo;
+#ifdef WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO
+	original_get_dbname_from_conninfo = WalReceiverFunctions->walrcv_get_dbname_from_conninfo;
+	WalReceiverFunctions->walrcv_get_dbname_from_conninfo = wrapped_get_dbname_from_conninfo;
+#endif
+}
