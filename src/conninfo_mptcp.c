@@ -42,7 +42,7 @@ parse_mode(const char *value, WalmptcpMode *mode)
 		{"require", WALMPTCP_MODE_REQUIRE},
 	};
 
-	for (int i = 0; i < lengthof(values); i++)
+	for (size_t i = 0; i < lengthof(values); i++)
 	{
 		if (pg_strcasecmp(value, values[i].name) == 0)
 		{
@@ -134,9 +134,10 @@ parse_uri(const char *conninfo, WalmptcpConninfo *result)
 
 		if (key != NULL && strcmp(key, MPTCP_KEYWORD) == 0)
 		{
-			char	   *value = percent_decode(eq + 1, len - (eq + 1 - p));
+			size_t		value_len = len - (eq + 1 - p);
+			char	   *value = percent_decode(eq + 1, value_len);
 
-			set_mode(result, value ? value : "");
+			set_mode(result, value ? value : pnstrdup(eq + 1, value_len));
 		}
 		else if (len > 0)
 		{
@@ -217,6 +218,8 @@ parse_keyword_value(const char *conninfo, WalmptcpConninfo *result)
 			strncmp(key_start, MPTCP_KEYWORD, key_len) == 0)
 		{
 			appendBinaryStringInfo(&out, copied, token_start - copied);
+			while (isspace((unsigned char) *p))
+				p++;
 			copied = p;
 			set_mode(result, value.data);
 			found = true;

@@ -44,8 +44,14 @@
 #define TCP_IS_MPTCP 43			/* Linux 6.10+ */
 #endif
 
-/* Process-wide answer to "does this kernel give us MPTCP sockets?" */
+/*
+ * This process's answer to "does this kernel give us MPTCP sockets?".  The
+ * pid guards against inheriting the postmaster's answer through fork(): a
+ * server started while MPTCP was off must not stop its later walreceivers
+ * from trying again.
+ */
 static int	kernel_refusal_errno = 0;
+static pid_t kernel_refusal_pid = 0;
 
 /* Postmaster listen sockets, inherited by every child through fork(). */
 static int	listen_mptcp_sockets = 0;
@@ -86,13 +92,14 @@ static int
 mptcp_socket_or_tcp(int domain, int type, int *refused)
 {
 	*refused = 0;
-	if (kernel_refusal_errno == 0)
+	if (walmptcp_kernel_refusal() == 0)
 	{
 		int			fd = socket(domain, type, IPPROTO_MPTCP);
 
 		if (fd >= 0 || !is_kernel_refusal(errno))
 			return fd;			/* MPTCP, or an error TCP would hit too */
 		kernel_refusal_errno = errno;
+		kernel_refusal_pid = getpid();
 	}
 	*refused = kernel_refusal_errno;
 	return socket(domain, type, 0);
@@ -239,7 +246,7 @@ walmptcp_socket_outcome(int fd, char **reason)
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
 		proto != IPPROTO_MPTCP)
 	{
-		if (client_wants_mptcp && kernel_refusal_errno != 0)
+		if (client_wants_mptcp && walmptcp_kernel_refusal() != 0)
 		{
 			*reason = psprintf("the local kernel refused MPTCP sockets: %s",
 							   strerror(kernel_refusal_errno));
@@ -290,10 +297,11 @@ walmptcp_apply_deferred_options(int fd, WalmptcpOutcome outcome)
 	deferred_timeout_fd = -1;
 }
 
+/* errno with which the kernel refused MPTCP in this process, or 0. */
 int
 walmptcp_kernel_refusal(void)
 {
-	return kernel_refusal_errno;
+	return kernel_refusal_pid == getpid() ? kernel_refusal_errno : 0;
 }
 
 /* Can this process create an MPTCP socket right now?  No caching. */

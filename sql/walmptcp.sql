@@ -1,0 +1,65 @@
+-- walmptcp: what can be checked inside one server
+CREATE EXTENSION walmptcp;
+
+-- GUCs: defaults, reserved prefix, bad values
+SHOW walmptcp.listen;
+SHOW walmptcp.default_mode;
+SET walmptcp.default_mode = 'require';      -- reloadable only
+SET walmptcp.listen = off;                  -- postmaster only
+SET walmptcp.no_such_setting = 1;           -- prefix is reserved
+SELECT set_config('walmptcp.default_mode', 'maybe', false);
+
+-- the mptcp keyword, key=value form
+SELECT * FROM walmptcp_parse_conninfo('host=primary mptcp=1 user=repl');
+SELECT * FROM walmptcp_parse_conninfo('host=primary user=repl mptcp=0');
+SELECT * FROM walmptcp_parse_conninfo('mptcp = require host=a,b port=5432,5433');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=PREFER');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=Yes');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=off');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=false');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=no');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=true');
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=on');
+SELECT * FROM walmptcp_parse_conninfo($$host=x mptcp='require'$$);
+-- last one wins, as in libpq
+SELECT * FROM walmptcp_parse_conninfo('mptcp=maybe host=x mptcp=1');
+-- quoted values with blanks and escapes are kept byte for byte
+SELECT * FROM walmptcp_parse_conninfo($$password='a b\'c' mptcp=1 application_name='mptcp=0'$$);
+-- without the keyword: walmptcp.default_mode (off here)
+SELECT * FROM walmptcp_parse_conninfo('host=primary user=repl');
+SELECT * FROM walmptcp_parse_conninfo('');
+-- keywords are case-sensitive in libpq: MPTCP is not ours, libpq will reject it
+SELECT * FROM walmptcp_parse_conninfo('host=x MPTCP=1');
+-- a string libpq cannot parse is passed on untouched for libpq to report
+SELECT * FROM walmptcp_parse_conninfo($$host='x mptcp=1$$);
+
+-- URI form
+SELECT * FROM walmptcp_parse_conninfo('postgresql://repl@a,b:5432/db?mptcp=1&sslmode=require');
+SELECT * FROM walmptcp_parse_conninfo('postgres://h/db?sslmode=require&mptcp=require');
+SELECT * FROM walmptcp_parse_conninfo('postgresql://h/db?mptcp=%72equire');
+SELECT * FROM walmptcp_parse_conninfo('postgresql://h/db?mptcp=0');
+SELECT * FROM walmptcp_parse_conninfo('postgresql://h/db');
+
+-- invalid values
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=maybe');
+SELECT * FROM walmptcp_parse_conninfo($$host=x mptcp=''$$);
+SELECT * FROM walmptcp_parse_conninfo('host=x mptcp=2');
+SELECT * FROM walmptcp_parse_conninfo('postgresql://h/db?mptcp=');
+SELECT * FROM walmptcp_parse_conninfo('postgresql://h/db?mptcp=%zz');
+SELECT * FROM walmptcp_parse_conninfo(NULL);
+
+-- status: shape only, the values depend on the kernel
+SELECT kernel_mptcp IS NOT NULL AS has_kernel_answer,
+       listen_mptcp_sockets + listen_tcp_sockets >= 0 AS has_listen_counts,
+       default_mode
+  FROM walmptcp_status();
+
+-- CREATE SUBSCRIPTION sees the keyword through walrcv_check_conninfo
+CREATE SUBSCRIPTION bad CONNECTION 'host=x mptcp=maybe' PUBLICATION p
+  WITH (connect = false);
+CREATE SUBSCRIPTION ok CONNECTION 'host=x dbname=postgres mptcp=1' PUBLICATION p
+  WITH (connect = false, slot_name = NONE, enabled = false, create_slot = false);
+SELECT subname, subconninfo FROM pg_subscription;
+DROP SUBSCRIPTION ok;
+
+DROP EXTENSION walmptcp;

@@ -1,0 +1,108 @@
+# prefer falls back to TCP with one LOG line naming the reason, require fails
+# clearly and the walreceiver keeps retrying; invalid values are reported.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use WalmptcpLab;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $lab = WalmptcpLab->new(paths => 2, rate => 0);
+my $P1 = $lab->addr('primary', 1);
+
+# --- A primary without walmptcp: its listener is plain TCP.
+my $plain = $lab->make_primary(name => 'plainprimary', preload => 0);
+my $port = $plain->port;
+$plain->safe_psql('postgres', 'CREATE TABLE t (id int)');
+
+my $before = $lab->counter('standby', 'MPTcpExtMPCapableFallbackSYNACK');
+my $standby = $lab->make_standby($plain, name => 'sby_plain',
+	conninfo => "host=$P1 port=$port mptcp=1");
+ok($standby->wait_for_log(
+		qr/LOG:  walmptcp: replication connection to server "\Q$P1\E" port $port uses TCP instead of Multipath TCP\n.*DETAIL:  the server did not accept MPTCP/),
+	'prefer: fallback logged with the server and the reason');
+$plain->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 100)');
+$plain->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '100',
+	'prefer: streams over TCP from a primary without walmptcp');
+cmp_ok($lab->counter('standby', 'MPTcpExtMPCapableFallbackSYNACK'), '>', $before,
+	'kernel counted the fallback (MPCapableFallbackSYNACK)');
+my $k = $lab->kernel_connections('standby', $port);
+ok(!(grep { $_->{subflows_extra} > 0 } @{ $k->{mptcp} }), 'no extra subflows after fallback');
+
+my $nlines = () = slurp_file($standby->logfile) =~ /uses TCP instead of Multipath TCP/g;
+is($nlines, 1, 'prefer: exactly one fallback LOG line for one connection');
+
+# require: clear error, and the walreceiver retries.
+my $offset = -s $standby->logfile;
+$standby->append_conf('postgresql.conf', 'wal_retrieve_retry_interval = 500ms');
+$lab->set_conninfo($standby, "host=$P1 port=$port mptcp=require");
+my $require_re = qr/could not connect to the primary server: walmptcp: Multipath TCP is required \(connection option mptcp = require\) but the connection to server "\Q$P1\E" port $port is plain TCP: the server did not accept MPTCP/;
+ok($standby->wait_for_log($require_re, $offset), 'require: clear error');
+ok(WalmptcpLab::wait_for(sub {
+	my $n = () = substr(slurp_file($standby->logfile), $offset) =~ /$require_re/g;
+	return $n >= 3;
+}), 'require: the walreceiver keeps retrying');
+$plain->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 5)');
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '100',
+	'require: nothing streamed over TCP');
+
+# Invalid values: the walreceiver reports them and retries.
+for my $case ([ 'mptcp=maybe', 'maybe' ], [ "mptcp=''", '' ], [ 'mptcp=2', '2' ])
+{
+	$offset = -s $standby->logfile;
+	$lab->set_conninfo($standby, "host=$P1 port=$port $case->[0]");
+	ok($standby->wait_for_log(
+			qr/could not connect to the primary server: invalid value for connection option "mptcp": "\Q$case->[1]\E" \(accepted values: 0, off, false, no, 1, on, true, yes, prefer, require\)/,
+			$offset),
+		"invalid value '$case->[1]': documented error");
+}
+
+# walmptcp.default_mode = require applies when the conninfo says nothing,
+# and names itself in the error.
+$offset = -s $standby->logfile;
+$standby->append_conf('postgresql.conf', 'walmptcp.default_mode = require');
+$lab->set_conninfo($standby, "host=$P1 port=$port");
+ok($standby->wait_for_log(qr/Multipath TCP is required \(walmptcp.default_mode = require\)/, $offset),
+	'default_mode = require: error names the GUC');
+$standby->stop;
+
+# --- A primary with walmptcp, and MPTCP disabled in the standby's kernel.
+my $primary = $lab->make_primary(name => 'mptcpprimary');
+$port = $primary->port;
+$primary->safe_psql('postgres', 'CREATE TABLE t (id int)');
+$lab->run('standby', 'sysctl', '-qw', 'net.mptcp.enabled=0');
+my $standby2 = $lab->make_standby($primary, name => 'sby_nokernel',
+	conninfo => "host=$P1 port=$port mptcp=prefer",
+	conf => 'wal_retrieve_retry_interval = 500ms');
+ok($standby2->wait_for_log(
+		qr/uses TCP instead of Multipath TCP\n.*DETAIL:  the local kernel refused MPTCP sockets: Protocol not available/),
+	'net.mptcp.enabled=0: prefer falls back and says the kernel refused');
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 10)');
+$primary->wait_for_catchup($standby2);
+is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '10',
+	'net.mptcp.enabled=0: prefer streams over TCP');
+$k = $lab->kernel_connections('standby', $port);
+is(scalar @{ $k->{mptcp} }, 0, 'net.mptcp.enabled=0: kernel shows no MPTCP socket');
+
+$offset = -s $standby2->logfile;
+$lab->set_conninfo($standby2, "host=$P1 port=$port mptcp=require");
+ok($standby2->wait_for_log(
+		qr/could not connect to the primary server: walmptcp: Multipath TCP is required .* is plain TCP: the local kernel refused MPTCP sockets/,
+		$offset),
+	'net.mptcp.enabled=0: require fails with the kernel reason');
+
+# MPTCP back on: the next attempt (a new walreceiver) uses it.
+$lab->run('standby', 'sysctl', '-qw', 'net.mptcp.enabled=1');
+ok(WalmptcpLab::wait_for(sub {
+	my $kk = $lab->kernel_connections('standby', $port);
+	return @{ $kk->{mptcp} } == 1;
+}), 'net.mptcp.enabled=1 again: require connects over MPTCP');
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 10)');
+$primary->wait_for_catchup($standby2);
+is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '20',
+	'streaming resumes with require');
+
+done_testing();

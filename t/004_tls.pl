@@ -1,0 +1,53 @@
+# TLS over MPTCP: sslmode=require still gets every path.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use WalmptcpLab;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $lab = WalmptcpLab->new(paths => 2, rate => 50);
+my $P1 = $lab->addr('primary', 1);
+my $S2 = $lab->addr('standby', 2);
+
+# A throwaway CA and server certificate made with OpenSSL.
+my $certs = PostgreSQL::Test::Utils::tempdir();
+for my $cmd (
+	[ 'openssl', 'req', '-x509', '-new', '-nodes', '-days', '2', '-subj', '/CN=walmptcp test CA',
+	  '-newkey', 'rsa:2048', '-keyout', "$certs/ca.key", '-out', "$certs/ca.crt" ],
+	[ 'openssl', 'req', '-new', '-nodes', '-subj', "/CN=$P1", '-newkey', 'rsa:2048',
+	  '-keyout', "$certs/server.key", '-out', "$certs/server.csr" ],
+	[ 'openssl', 'x509', '-req', '-days', '2', '-in', "$certs/server.csr", '-CA', "$certs/ca.crt",
+	  '-CAkey', "$certs/ca.key", '-CAcreateserial', '-out', "$certs/server.crt" ])
+{
+	system_or_bail(@$cmd);
+}
+chmod 0600, "$certs/server.key";
+
+my $primary = $lab->make_primary(
+	hostssl => 1,
+	conf => "ssl = on\nssl_cert_file = '$certs/server.crt'\nssl_key_file = '$certs/server.key'");
+my $port = $primary->port;
+$primary->safe_psql('postgres', 'CREATE TABLE t AS SELECT generate_series(1, 1000) AS id');
+
+my $standby = $lab->make_standby($primary,
+	conninfo => "host=$P1 port=$port sslmode=verify-ca sslrootcert=$certs/ca.crt mptcp=require");
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '1000', 'streams over TLS');
+is($primary->safe_psql('postgres',
+		"SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_replication r USING (pid)"),
+	't', 'the walsender connection is TLS');
+
+my ($conns, $subflows);
+ok(WalmptcpLab::wait_for(sub {
+	my $k = $lab->kernel_connections('standby', $port);
+	$conns = $k->{mptcp};
+	$subflows = [ grep { $_->{mptcp_subflow} } @{ $k->{tcp} } ];
+	return @$conns == 1 && @$subflows >= 2
+	  && grep { $_->{local} =~ /^\Q$S2\E[:%]/ } @$subflows;
+}), 'kernel: one MPTCP connection with 2+ subflows, one on path 2');
+note 'subflows: ' . join(', ', map { "$_->{local} -> $_->{remote}" } @$subflows);
+
+done_testing();
