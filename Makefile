@@ -7,6 +7,9 @@ OBJS = \
 	src/mptcp_socket.o \
 	src/conninfo_mptcp.o \
 	src/walrcv_wrapper.o \
+	src/registry.o \
+	src/sock_diag.o \
+	src/stat_functions.o \
 	src/sql_functions.o
 
 EXTENSION = walmptcp
@@ -18,6 +21,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK = -lmnl
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 
 PG_CONFIG ?= pg_config

@@ -28,3 +28,89 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 COMMENT ON FUNCTION walmptcp_status() IS
 'Whether this server''s kernel and listen sockets use Multipath TCP';
+
+CREATE FUNCTION walmptcp_connections(
+    pid int DEFAULT NULL,
+    OUT pid int,
+    OUT role text,
+    OUT application_name text,
+    OUT local_addr inet,
+    OUT local_port int,
+    OUT remote_addr inet,
+    OUT remote_port int,
+    OUT requested_mode text,
+    OUT mptcp bool,
+    OUT fallback_reason text,
+    OUT subflows int,
+    OUT subflows_max int,
+    OUT add_addr_signal int,
+    OUT add_addr_accepted int,
+    OUT bytes_sent bigint,
+    OUT bytes_received bigint,
+    OUT bytes_acked bigint,
+    OUT bytes_retrans bigint,
+    OUT token text,
+    OUT connected_at timestamptz,
+    OUT kernel_detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'walmptcp_connections'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+COMMENT ON FUNCTION walmptcp_connections(int) IS
+'One row per replication connection of this node, with its MPTCP state from the kernel';
+
+CREATE FUNCTION walmptcp_subflows(
+    pid int DEFAULT NULL,
+    OUT pid int,
+    OUT role text,
+    OUT local_addr inet,
+    OUT local_port int,
+    OUT remote_addr inet,
+    OUT remote_port int,
+    OUT local_id int,
+    OUT remote_id int,
+    OUT backup bool,
+    OUT kind text,
+    OUT state text,
+    OUT rtt_us bigint,
+    OUT cwnd int,
+    OUT bytes_sent bigint,
+    OUT bytes_received bigint,
+    OUT bytes_acked bigint,
+    OUT retrans bigint,
+    OUT delivery_rate bigint,
+    OUT fully_established bool)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'walmptcp_subflows'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 20;
+
+COMMENT ON FUNCTION walmptcp_subflows(int) IS
+'One row per TCP subflow of each replication connection of this node';
+
+CREATE VIEW walmptcp_stat_replication AS
+SELECT r.*,
+       c.mptcp,
+       c.fallback_reason,
+       c.subflows,
+       c.subflows_max,
+       c.add_addr_signal,
+       c.add_addr_accepted,
+       c.bytes_sent AS mptcp_bytes_sent,
+       c.bytes_acked AS mptcp_bytes_acked,
+       c.bytes_retrans AS mptcp_bytes_retrans,
+       c.token AS mptcp_token
+  FROM pg_stat_replication r
+  LEFT JOIN walmptcp_connections() c ON c.pid = r.pid;
+
+CREATE VIEW walmptcp_stat_wal_receiver AS
+SELECT w.*,
+       c.requested_mode AS mptcp_mode,
+       c.mptcp,
+       c.fallback_reason,
+       c.subflows,
+       c.subflows_max,
+       c.add_addr_accepted,
+       c.bytes_received AS mptcp_bytes_received,
+       c.token AS mptcp_token
+  FROM pg_stat_wal_receiver w
+  LEFT JOIN walmptcp_connections() c ON c.pid = w.pid;

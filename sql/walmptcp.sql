@@ -62,4 +62,26 @@ CREATE SUBSCRIPTION ok CONNECTION 'host=x dbname=postgres mptcp=1' PUBLICATION p
 SELECT subname, subconninfo FROM pg_subscription;
 DROP SUBSCRIPTION ok;
 
+-- observability: signatures, empty results without replication, arguments
+SELECT proname, pg_get_function_identity_arguments(oid) AS args, proretset,
+       array_length(proargnames, 1) - pronargs AS out_columns
+  FROM pg_proc WHERE proname LIKE 'walmptcp%' ORDER BY 1;
+SELECT count(*) FROM walmptcp_connections();
+SELECT count(*) FROM walmptcp_subflows();
+SELECT count(*) FROM walmptcp_connections(NULL);
+SELECT count(*) FROM walmptcp_connections(pg_backend_pid());
+SELECT count(*) FROM walmptcp_subflows(pg_backend_pid());
+SELECT * FROM walmptcp_connections(0);
+SELECT * FROM walmptcp_subflows(-5);
+SELECT * FROM walmptcp_connections('x');
+SELECT count(*) FROM walmptcp_stat_replication;
+SELECT count(*) FROM walmptcp_stat_wal_receiver;
+-- an unprivileged role may call them (masking is tested with live rows in TAP)
+CREATE ROLE walmptcp_nobody;
+SET ROLE walmptcp_nobody;
+SELECT count(*) FROM walmptcp_connections();
+SELECT count(*) FROM walmptcp_subflows();
+RESET ROLE;
+DROP ROLE walmptcp_nobody;
+
 DROP EXTENSION walmptcp;

@@ -8,7 +8,7 @@
  *                        17+: (conninfo, replication, logical, must_use_password,
  *                             appname, err)
  * walrcv_check_conninfo: 15: (conninfo); 16+: (conninfo, must_use_password)
- * walrcv_get_dbname_from_conninfo: 17+ only.
+ * walrcv_get_dbname_from_conninfo, slot sync worker: 17+ only.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +26,7 @@
 #define WALRCV_CONNECT_ARGS(ci) \
 	(ci), replication, logical, must_use_password, appname, err
 #define WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO 1
+#define WALMPTCP_HAVE_SLOTSYNC 1
 #elif PG_VERSION_NUM >= 160000
 #define WALRCV_CONNECT_PARAMS \
 	const char *conninfo, bool logical, bool must_use_password, \
@@ -45,6 +46,11 @@
 #else
 #define WALRCV_CHECK_CONNINFO_PARAMS const char *conninfo
 #define WALRCV_CHECK_CONNINFO_ARGS(ci) (ci)
+#endif
+
+/* Materialized set-returning functions: renamed in 16. */
+#if PG_VERSION_NUM < 160000
+#define InitMaterializedSRF(fcinfo, flags) SetSingleFuncCall(fcinfo, flags)
 #endif
 
 #endif							/* WALMPTCP_COMPAT_H */

@@ -132,6 +132,8 @@ parse_uri(const char *conninfo, WalmptcpConninfo *result)
 		const char *eq = memchr(p, '=', len);
 		char	   *key = eq ? percent_decode(p, eq - p) : NULL;
 
+		if (key != NULL && strcmp(key, "application_name") == 0)
+			result->application_name = percent_decode(eq + 1, len - (eq + 1 - p));
 		if (key != NULL && strcmp(key, MPTCP_KEYWORD) == 0)
 		{
 			size_t		value_len = len - (eq + 1 - p);
@@ -214,6 +216,9 @@ parse_keyword_value(const char *conninfo, WalmptcpConninfo *result)
 			}
 		}
 
+		if (key_len == strlen("application_name") &&
+			strncmp(key_start, "application_name", key_len) == 0)
+			result->application_name = pstrdup(value.data);
 		if (key_len == strlen(MPTCP_KEYWORD) &&
 			strncmp(key_start, MPTCP_KEYWORD, key_len) == 0)
 		{
@@ -245,6 +250,7 @@ walmptcp_parse_conninfo(const char *conninfo, WalmptcpConninfo *result)
 	result->specified = false;
 	result->mode = (WalmptcpMode) walmptcp_default_mode;
 	result->error = NULL;
+	result->application_name = NULL;
 
 	if (conninfo == NULL)
 		return;

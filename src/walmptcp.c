@@ -81,6 +81,7 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("walmptcp");
 
+	walmptcp_registry_init();
 	walmptcp_wrap_walreceiver();
 	walmptcp_install_libpq_interposer();
 	if (!IsUnderPostmaster && walmptcp_listen)

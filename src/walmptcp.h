@@ -9,6 +9,7 @@
 #define WALMPTCP_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 /* How a connection should use MPTCP (conninfo keyword "mptcp"). */
 typedef enum WalmptcpMode
@@ -37,6 +38,7 @@ typedef struct WalmptcpConninfo
 	bool		specified;		/* was the keyword present? */
 	WalmptcpMode mode;			/* keyword value, or the default */
 	char	   *error;			/* palloc'd message when the value is bad */
+	char	   *application_name;	/* as given, or NULL */
 } WalmptcpConninfo;
 
 extern void walmptcp_parse_conninfo(const char *conninfo,
@@ -66,3 +68,42 @@ extern void walmptcp_listen_summary(int *mptcp_sockets, int *tcp_sockets,
 extern void walmptcp_wrap_walreceiver(void);
 
 #endif							/* WALMPTCP_H */
+
+/* registry.c: this node's replication connections, in shared memory */
+typedef enum WalmptcpRole
+{
+	WALMPTCP_ROLE_WALSENDER,
+	WALMPTCP_ROLE_WALRECEIVER,
+	WALMPTCP_ROLE_APPLY,
+	WALMPTCP_ROLE_TABLESYNC,
+	WALMPTCP_ROLE_SLOTSYNC,
+	WALMPTCP_ROLE_BACKEND
+} WalmptcpRole;
+
+#define WALMPTCP_REASON_LEN 256
+#define WALMPTCP_APPNAME_LEN 64
+
+typedef struct WalmptcpConnEntry
+{
+	int			pid;			/* 0: free slot */
+	WalmptcpRole role;
+	uint64		inode;			/* socket inode, joins sock_diag */
+	int			fd;
+	bool		mode_known;		/* false for walsenders: the client chose */
+	WalmptcpMode mode;
+	WalmptcpOutcome outcome;	/* at connect time */
+	char		reason[WALMPTCP_REASON_LEN];
+	char		appname[WALMPTCP_APPNAME_LEN];
+	int64		connected_at;	/* TimestampTz */
+	struct sockaddr_storage local;	/* at connect time */
+	struct sockaddr_storage remote;
+} WalmptcpConnEntry;
+
+extern void walmptcp_registry_init(void);
+extern void walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
+								  WalmptcpMode mode, WalmptcpOutcome outcome,
+								  const char *reason, const char *appname);
+extern void walmptcp_registry_remove_fd(int fd);
+extern WalmptcpConnEntry *walmptcp_registry_snapshot(int *count);
+extern const char *walmptcp_role_name(WalmptcpRole role);
+extern WalmptcpRole walmptcp_current_role(void);

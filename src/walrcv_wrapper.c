@@ -28,6 +28,7 @@
 #define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
 
 static walrcv_connect_fn original_connect;
+static walrcv_disconnect_fn original_disconnect;
 static walrcv_check_conninfo_fn original_check_conninfo;
 #ifdef WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO
 static walrcv_get_dbname_from_conninfo_fn original_get_dbname_from_conninfo;
@@ -60,6 +61,51 @@ describe_peer(int fd)
 		}
 	}
 	return psprintf("server \"%s\" port %d", host, port);
+}
+
+/*
+ * The socket of each open connection of this process, to unregister it at
+ * disconnect.  A process holds one replication connection at a time in
+ * practice; the table is only a guard against surprises.
+ */
+#define MAX_OPEN_CONNS 8
+static struct
+{
+	WalReceiverConn *conn;
+	int			fd;
+}			open_conns[MAX_OPEN_CONNS];
+
+static void
+remember_connection(WalReceiverConn *conn, int fd, const WalmptcpConninfo *ci,
+					WalmptcpOutcome outcome, const char *reason,
+					const char *appname)
+{
+	for (int i = 0; i < MAX_OPEN_CONNS; i++)
+	{
+		if (open_conns[i].conn == NULL)
+		{
+			open_conns[i].conn = conn;
+			open_conns[i].fd = fd;
+			walmptcp_registry_add(walmptcp_current_role(), fd, true, ci->mode,
+								  outcome, reason,
+								  ci->application_name ? ci->application_name : appname);
+			return;
+		}
+	}
+}
+
+static void
+wrapped_disconnect(WalReceiverConn *conn)
+{
+	for (int i = 0; i < MAX_OPEN_CONNS; i++)
+	{
+		if (open_conns[i].conn == conn)
+		{
+			walmptcp_registry_remove_fd(open_conns[i].fd);
+			open_conns[i].conn = NULL;
+		}
+	}
+	original_disconnect(conn);
 }
 
 static const char *
@@ -106,6 +152,9 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 			ereport(DEBUG1,
 					(errmsg_internal("walmptcp: replication connection to %s uses MPTCP",
 									 describe_peer(fd))));
+		else
+			reason = pstrdup("mptcp=off was asked for");
+		remember_connection(conn, fd, &ci, outcome, reason, appname);
 		return conn;
 	}
 
@@ -113,7 +162,7 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 	{
 		char	   *peer = describe_peer(fd);
 
-		walrcv_disconnect(conn);
+		original_disconnect(conn);
 		*err = psprintf("walmptcp: Multipath TCP is required (%s = require) but the connection to %s is plain TCP: %s",
 						mode_source(&ci), peer, reason);
 		return NULL;
@@ -124,6 +173,7 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 					describe_peer(fd)),
 			 errdetail("%s.", reason),
 			 errhint("Use mptcp=require to refuse such connections, or mptcp=0 to ask for plain TCP.")));
+	remember_connection(conn, fd, &ci, outcome, reason, appname);
 	return conn;
 }
 
@@ -171,7 +221,9 @@ walmptcp_wrap_walreceiver(void)
 
 	original_connect = WalReceiverFunctions->walrcv_connect;
 	original_check_conninfo = WalReceiverFunctions->walrcv_check_conninfo;
+	original_disconnect = WalReceiverFunctions->walrcv_disconnect;
 	WalReceiverFunctions->walrcv_connect = wrapped_connect;
+	WalReceiverFunctions->walrcv_disconnect = wrapped_disconnect;
 	WalReceiverFunctions->walrcv_check_conninfo = wrapped_check_conninfo;
 #ifdef WALMPTCP_HAVE_GET_DBNAME_FROM_CONNINFO
 	original_get_dbname_from_conninfo = WalReceiverFunctions->walrcv_get_dbname_from_conninfo;

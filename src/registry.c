@@ -1,0 +1,280 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  Shared-memory table of this node's replication connections.
+ *
+ * Each process that owns a replication connection records it here: pid,
+ * role, socket inode (to find it in sock_diag), what was asked and what was
+ * obtained.  Walsenders register from ClientAuthentication_hook; the
+ * walreceiver, logical replication workers and backends running
+ * CREATE/ALTER SUBSCRIPTION register from the walrcv_connect wrapper.
+ * Entries disappear at disconnect and, whatever the way out (ERROR, FATAL),
+ * at process exit; a crash reinitialises shared memory.
+ *
+ * Size: max_wal_senders + max_worker_processes + 16 (walreceiver and
+ * backends that connect for subscription DDL).  When full, the connection
+ * works as usual but is not shown; the process logs that once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "replication/walsender.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "walmptcp.h"
+
+#define REGISTRY_HEADROOM 16
+
+typedef struct WalmptcpRegistry
+{
+	LWLock	   *lock;
+	int			size;
+	WalmptcpConnEntry entries[FLEXIBLE_ARRAY_MEMBER];
+} WalmptcpRegistry;
+
+static WalmptcpRegistry *registry = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+static bool exit_callback_registered = false;
+static bool full_logged = false;
+
+static const char *const role_names[] = {
+	[WALMPTCP_ROLE_WALSENDER] = "walsender",
+	[WALMPTCP_ROLE_WALRECEIVER] = "walreceiver",
+	[WALMPTCP_ROLE_APPLY] = "apply",
+	[WALMPTCP_ROLE_TABLESYNC] = "tablesync",
+	[WALMPTCP_ROLE_SLOTSYNC] = "slotsync",
+	[WALMPTCP_ROLE_BACKEND] = "backend",
+};
+
+const char *
+walmptcp_role_name(WalmptcpRole role)
+{
+	return role_names[role];
+}
+
+static int
+registry_capacity(void)
+{
+	return max_wal_senders + max_worker_processes + REGISTRY_HEADROOM;
+}
+
+static Size
+registry_size(void)
+{
+	return add_size(offsetof(WalmptcpRegistry, entries),
+					mul_size(registry_capacity(), sizeof(WalmptcpConnEntry)));
+}
+
+static void
+registry_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(registry_size());
+	RequestNamedLWLockTranche("walmptcp", 1);
+}
+
+static void
+registry_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	registry = ShmemInitStruct("walmptcp registry", registry_size(), &found);
+	if (!found)
+	{
+		registry->lock = &(GetNamedLWLockTranche("walmptcp"))->lock;
+		registry->size = registry_capacity();
+		memset(registry->entries, 0, registry->size * sizeof(WalmptcpConnEntry));
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Remove every entry of this process (on_shmem_exit callback). */
+static void
+registry_remove_own(int code, Datum arg)
+{
+	if (registry == NULL)
+		return;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < registry->size; i++)
+		if (registry->entries[i].pid == MyProcPid)
+			registry->entries[i].pid = 0;
+	LWLockRelease(registry->lock);
+}
+
+void
+walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
+					  WalmptcpMode mode, WalmptcpOutcome outcome,
+					  const char *reason, const char *appname)
+{
+	struct stat st;
+	WalmptcpConnEntry *slot = NULL;
+	socklen_t	len;
+
+	if (registry == NULL || fd < 0 || fstat(fd, &st) != 0)
+		return;
+
+	if (!exit_callback_registered)
+	{
+		on_shmem_exit(registry_remove_own, (Datum) 0);
+		exit_callback_registered = true;
+	}
+
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < registry->size; i++)
+	{
+		if (registry->entries[i].pid == 0)
+		{
+			slot = &registry->entries[i];
+			break;
+		}
+	}
+	if (slot)
+	{
+		memset(slot, 0, sizeof(*slot));
+		slot->role = role;
+		slot->inode = (uint64) st.st_ino;
+		slot->fd = fd;
+		slot->mode_known = mode_known;
+		slot->mode = mode;
+		slot->outcome = outcome;
+		if (reason)
+			strlcpy(slot->reason, reason, sizeof(slot->reason));
+		if (appname)
+			strlcpy(slot->appname, appname, sizeof(slot->appname));
+		slot->connected_at = GetCurrentTimestamp();
+		len = sizeof(slot->local);
+		(void) getsockname(fd, (struct sockaddr *) &slot->local, &len);
+		len = sizeof(slot->remote);
+		(void) getpeername(fd, (struct sockaddr *) &slot->remote, &len);
+		/* publish last: readers skip pid 0 */
+		slot->pid = MyProcPid;
+	}
+	LWLockRelease(registry->lock);
+
+	if (slot == NULL && !full_logged)
+	{
+		full_logged = true;
+		ereport(LOG,
+				(errmsg("walmptcp: the connection registry is full (%d entries)", registry->size),
+				 errdetail("This replication connection works as usual but is not shown by walmptcp_connections() and walmptcp_subflows()."),
+				 errhint("The registry holds max_wal_senders + max_worker_processes + %d entries.",
+						 REGISTRY_HEADROOM)));
+	}
+}
+
+void
+walmptcp_registry_remove_fd(int fd)
+{
+	if (registry == NULL)
+		return;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < registry->size; i++)
+		if (registry->entries[i].pid == MyProcPid && registry->entries[i].fd == fd)
+			registry->entries[i].pid = 0;
+	LWLockRelease(registry->lock);
+}
+
+/* A palloc'd copy of the live entries. */
+WalmptcpConnEntry *
+walmptcp_registry_snapshot(int *count)
+{
+	WalmptcpConnEntry *copy;
+	int			n = 0;
+
+	*count = 0;
+	if (registry == NULL)
+		return NULL;
+	copy = palloc(registry->size * sizeof(WalmptcpConnEntry));
+	LWLockAcquire(registry->lock, LW_SHARED);
+	for (int i = 0; i < registry->size; i++)
+		if (registry->entries[i].pid != 0)
+			copy[n++] = registry->entries[i];
+	LWLockRelease(registry->lock);
+	*count = n;
+	return copy;
+}
+
+/* Which kind of process is asking for a replication connection? */
+WalmptcpRole
+walmptcp_current_role(void)
+{
+	if (am_walsender)
+		return WALMPTCP_ROLE_WALSENDER;
+	if (MyBackendType == B_WAL_RECEIVER)
+		return WALMPTCP_ROLE_WALRECEIVER;
+#ifdef WALMPTCP_HAVE_SLOTSYNC
+	if (MyBackendType == B_SLOTSYNC_WORKER)
+		return WALMPTCP_ROLE_SLOTSYNC;
+#endif
+	if (MyBackendType == B_BG_WORKER && MyBgworkerEntry != NULL)
+	{
+		if (strstr(MyBgworkerEntry->bgw_name, " sync ") != NULL ||
+			strstr(MyBgworkerEntry->bgw_type, "tablesync") != NULL)
+			return WALMPTCP_ROLE_TABLESYNC;
+		if (strstr(MyBgworkerEntry->bgw_type, "logical replication") != NULL)
+			return WALMPTCP_ROLE_APPLY;
+	}
+	return WALMPTCP_ROLE_BACKEND;
+}
+
+/*
+ * Walsenders: once authenticated, record the connection.  A plain TCP
+ * client of the MPTCP listener gets a plain TCP socket from the kernel.
+ */
+static void
+register_walsender(Port *port, int status)
+{
+	if (prev_client_auth_hook)
+		prev_client_auth_hook(port, status);
+
+	if (status == STATUS_OK && am_walsender && port != NULL &&
+		(port->laddr.addr.ss_family == AF_INET || port->laddr.addr.ss_family == AF_INET6))
+	{
+		char	   *reason;
+		WalmptcpOutcome outcome = walmptcp_socket_outcome(port->sock, &reason);
+
+		int			mptcp_listeners,
+					tcp_listeners,
+					listen_errno;
+
+		walmptcp_listen_summary(&mptcp_listeners, &tcp_listeners, &listen_errno);
+		if (outcome == WALMPTCP_OUTCOME_TCP && mptcp_listeners > 0)
+			reason = pstrdup("the client did not ask for MPTCP");
+		else if (outcome == WALMPTCP_OUTCOME_TCP)
+			reason = pstrdup("this server listens with plain TCP");
+		else if (outcome == WALMPTCP_OUTCOME_PEER_FALLBACK)
+			reason = pstrdup("the connection fell back to TCP during the handshake");
+		walmptcp_registry_add(WALMPTCP_ROLE_WALSENDER, port->sock, false,
+							  WALMPTCP_MODE_OFF, outcome, reason,
+							  port->application_name);
+	}
+}
+
+void
+walmptcp_registry_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = registry_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = registry_shmem_startup;
+	prev_client_auth_hook = ClientAuthentication_hook;
+	ClientAuthentication_hook = register_walsender;
+}

@@ -1,0 +1,277 @@
+/*-------------------------------------------------------------------------
+ *
+ * sock_diag.c
+ *	  Read MPTCP sockets and their TCP subflows with NETLINK_SOCK_DIAG.
+ *
+ * This is the interface ss(8) uses; it needs no privilege.  Two dumps per
+ * address family:
+ *
+ * - MPTCP sockets: inet_diag_req_v2.sdiag_protocol is one byte, so
+ *	 IPPROTO_MPTCP (262) cannot go there; it is sent as an
+ *	 INET_DIAG_REQ_PROTOCOL attribute.  INET_DIAG_INFO carries struct
+ *	 mptcp_info; idiag_inode equals the inode of the owning process's fd.
+ *
+ * - TCP sockets, restricted by an inet_diag bytecode filter to the ports of
+ *	 registered connections so that a host with thousands of unrelated
+ *	 sockets costs little.  INET_DIAG_INFO carries struct tcp_info and, for
+ *	 subflows, INET_DIAG_ULP_INFO the MPTCP token and address ids.  Kernels
+ *	 before 5.x emitted the ULP part only to CAP_NET_ADMIN; is_subflow
+ *	 without has_subflow_info tells that case apart.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/mptcp.h>
+#include <linux/sock_diag.h>
+
+#include "sock_diag.h"
+#include "walmptcp.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* bytecode ops: port comparisons take two inet_diag_bc_op slots */
+#define BC_PORT_OP_LEN (2 * (int) sizeof(struct inet_diag_bc_op))
+#define BC_MAX_PORT_OPS 31		/* "yes" jumps are one byte */
+
+typedef struct DumpState
+{
+	bool		mptcp;			/* dumping MPTCP sockets */
+	DiagSocket *items;
+	int			count;
+	int			capacity;
+} DumpState;
+
+static DiagSocket *
+next_item(DumpState *st)
+{
+	if (st->count == st->capacity)
+	{
+		st->capacity = st->capacity ? st->capacity * 2 : 16;
+		st->items = st->items ? repalloc(st->items, st->capacity * sizeof(DiagSocket))
+			: palloc(st->capacity * sizeof(DiagSocket));
+	}
+	memset(&st->items[st->count], 0, sizeof(DiagSocket));
+	return &st->items[st->count++];
+}
+
+static void
+parse_subflow_info(const struct nlattr *nested, DiagSocket *s)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, nested)
+	{
+		switch (mnl_attr_get_type(attr))
+		{
+			case MPTCP_SUBFLOW_ATTR_TOKEN_LOC:
+				s->token_loc = mnl_attr_get_u32(attr);
+				break;
+			case MPTCP_SUBFLOW_ATTR_TOKEN_REM:
+				s->token_rem = mnl_attr_get_u32(attr);
+				break;
+			case MPTCP_SUBFLOW_ATTR_ID_LOC:
+				s->id_loc = mnl_attr_get_u8(attr);
+				break;
+			case MPTCP_SUBFLOW_ATTR_ID_REM:
+				s->id_rem = mnl_attr_get_u8(attr);
+				break;
+			case MPTCP_SUBFLOW_ATTR_FLAGS:
+				s->subflow_flags = mnl_attr_get_u32(attr);
+				break;
+		}
+	}
+	s->has_subflow_info = true;
+}
+
+static void
+parse_ulp_info(const struct nlattr *nested, DiagSocket *s)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, nested)
+	{
+		switch (mnl_attr_get_type(attr))
+		{
+			case INET_ULP_INFO_NAME:
+				if (strcmp(mnl_attr_get_str(attr), "mptcp") == 0)
+					s->is_subflow = true;
+				break;
+			case INET_ULP_INFO_MPTCP:
+				s->is_subflow = true;
+				parse_subflow_info(attr, s);
+				break;
+		}
+	}
+}
+
+static int
+on_message(const struct nlmsghdr *nlh, void *data)
+{
+	DumpState  *st = (DumpState *) data;
+	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	DiagSocket *s;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)))
+		return MNL_CB_OK;
+
+	s = next_item(st);
+	s->family = msg->idiag_family;
+	s->state = msg->idiag_state;
+	memcpy(s->local, msg->id.idiag_src, 16);
+	memcpy(s->remote, msg->id.idiag_dst, 16);
+	s->local_port = ntohs(msg->id.idiag_sport);
+	s->remote_port = ntohs(msg->id.idiag_dport);
+	s->inode = msg->idiag_inode;
+
+	mnl_attr_for_each(attr, nlh, sizeof(*msg))
+	{
+		int			len = mnl_attr_get_payload_len(attr);
+
+		switch (mnl_attr_get_type(attr))
+		{
+			case INET_DIAG_INFO:
+				if (st->mptcp)
+				{
+					s->mptcp_len = Min(len, (int) sizeof(s->mptcp));
+					memcpy(&s->mptcp, mnl_attr_get_payload(attr), s->mptcp_len);
+				}
+				else
+				{
+					s->tcpi_len = Min(len, (int) sizeof(s->tcpi));
+					memcpy(&s->tcpi, mnl_attr_get_payload(attr), s->tcpi_len);
+				}
+				break;
+			case INET_DIAG_ULP_INFO:
+				parse_ulp_info(attr, s);
+				break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * Bytecode accepting sockets whose source port is in local_ports or whose
+ * destination port is in remote_ports: a chain of tests, each jumping to the
+ * end (accept) when true and to the next test when false; the last test's
+ * "false" jumps past the end (reject).
+ */
+static int
+build_port_filter(char *buf, const uint16 *local_ports, int n_local,
+				  const uint16 *remote_ports, int n_remote)
+{
+	int			n = n_local + n_remote;
+	int			total = n * BC_PORT_OP_LEN;
+
+	for (int i = 0; i < n; i++)
+	{
+		struct inet_diag_bc_op *op = (struct inet_diag_bc_op *) (buf + i * BC_PORT_OP_LEN);
+		bool		local = i < n_local;
+
+		op[0].code = local ? INET_DIAG_BC_S_EQ : INET_DIAG_BC_D_EQ;
+		op[0].yes = total - i * BC_PORT_OP_LEN;
+		op[0].no = (i == n - 1) ? BC_PORT_OP_LEN + 4 : BC_PORT_OP_LEN;
+		op[1].code = INET_DIAG_BC_NOP;
+		op[1].yes = 0;
+		op[1].no = local ? local_ports[i] : remote_ports[i - n_local];
+	}
+	return total;
+}
+
+/*
+ * One dump request; returns false with errno set on failure.  Errors are
+ * reported by the caller once the netlink socket is closed.
+ */
+static bool
+dump(struct mnl_socket *nl, int family, bool mptcp, const char *filter,
+	 int filter_len, DumpState *st)
+{
+	/* large enough for any dump batch the kernel sends (up to 32 KiB) */
+	static char buf[65536];
+	struct nlmsghdr *nlh;
+	struct inet_diag_req_v2 *req;
+	unsigned int seq = (unsigned int) time(NULL);
+	unsigned int portid = mnl_socket_get_portid(nl);
+	ssize_t		ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~(1U << 10);	/* everything but TCP_LISTEN */
+	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	if (mptcp)
+		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, IPPROTO_MPTCP);
+	if (filter_len > 0)
+		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, filter_len, filter);
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return false;
+
+	st->mptcp = mptcp;
+	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+	{
+		ret = mnl_cb_run(buf, ret, seq, portid, on_message, st);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	/* a kernel without MPTCP diag support answers ENOENT: no sockets */
+	return ret >= 0 || errno == ENOENT;
+}
+
+void
+walmptcp_diag_collect(const uint16 *local_ports, int n_local,
+					  const uint16 *remote_ports, int n_remote,
+					  DiagSnapshot *snap)
+{
+	struct mnl_socket *nl;
+	DumpState	mptcp = {0},
+				tcp = {0};
+	char		filter[BC_MAX_PORT_OPS * BC_PORT_OP_LEN];
+	int			filter_len = 0;
+	bool		ok;
+
+	if (n_local + n_remote > 0 && n_local + n_remote <= BC_MAX_PORT_OPS)
+		filter_len = build_port_filter(filter, local_ports, n_local,
+									   remote_ports, n_remote);
+
+	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (nl == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("walmptcp: could not open a NETLINK_SOCK_DIAG socket: %m")));
+
+	ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
+		dump(nl, AF_INET, true, NULL, 0, &mptcp) &&
+		dump(nl, AF_INET6, true, NULL, 0, &mptcp) &&
+		dump(nl, AF_INET, false, filter, filter_len, &tcp) &&
+		dump(nl, AF_INET6, false, filter, filter_len, &tcp);
+	if (!ok)
+	{
+		int			save_errno = errno;
+
+		mnl_socket_close(nl);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("walmptcp: sock_diag request failed: %m")));
+	}
+	mnl_socket_close(nl);
+
+	snap->mptcp = mptcp.items;
+	snap->n_mptcp = mptcp.count;
+	snap->tcp = tcp.items;
+	snap->n_tcp = tcp.count;
+}

@@ -1,0 +1,487 @@
+/*-------------------------------------------------------------------------
+ *
+ * stat_functions.c
+ *	  walmptcp_connections() and walmptcp_subflows(): the registry joined
+ *	  with what the kernel says right now.
+ *
+ * Join: registry inode -> MPTCP socket (idiag_inode) -> token -> subflows
+ * (MPTCP_SUBFLOW_ATTR_TOKEN_LOC, which is the local token on both sides).
+ * A plain TCP connection is its own single subflow (TCP inode), and so is an
+ * MPTCP socket that fell back to TCP (matched by addresses and ports).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/mptcp.h>
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "sock_diag.h"
+#include "walmptcp.h"
+
+PG_FUNCTION_INFO_V1(walmptcp_connections);
+PG_FUNCTION_INFO_V1(walmptcp_subflows);
+
+#define NUM_CONNECTION_COLUMNS 21
+#define NUM_SUBFLOW_COLUMNS 19
+
+static const char *const tcp_state_names[] = {
+	"unknown", "established", "syn-sent", "syn-recv", "fin-wait-1",
+	"fin-wait-2", "time-wait", "close", "close-wait", "last-ack", "listen",
+	"closing", "new-syn-recv", "bound-inactive"
+};
+
+/* One registered connection and what the kernel has for it. */
+typedef struct Matched
+{
+	WalmptcpConnEntry *entry;
+	DiagSocket *msk;			/* MPTCP socket, or NULL */
+	DiagSocket *tcp;			/* plain TCP socket, or NULL */
+	DiagSocket **subflows;
+	int			n_subflows;
+	bool		withheld;		/* subflows exist, details hidden */
+} Matched;
+
+static bool
+same_endpoint(int family, const uint8 *addr, uint16 port,
+			  const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family != family)
+		return false;
+	if (family == AF_INET)
+	{
+		const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
+
+		return ntohs(in->sin_port) == port && memcmp(&in->sin_addr, addr, 4) == 0;
+	}
+	else
+	{
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
+
+		return ntohs(in6->sin6_port) == port && memcmp(&in6->sin6_addr, addr, 16) == 0;
+	}
+}
+
+static bool
+matches_entry_tuple(const DiagSocket *s, const WalmptcpConnEntry *e)
+{
+	return same_endpoint(s->family, s->local, s->local_port, &e->local) &&
+		same_endpoint(s->family, s->remote, s->remote_port, &e->remote);
+}
+
+static uint16
+sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *) ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *) ss)->sin6_port);
+	return 0;
+}
+
+static void
+add_port(uint16 *ports, int *n, uint16 port)
+{
+	if (port == 0)
+		return;
+	for (int i = 0; i < *n; i++)
+		if (ports[i] == port)
+			return;
+	ports[(*n)++] = port;
+}
+
+/* Registry snapshot (optionally one pid) joined with a sock_diag dump. */
+static Matched *
+match_connections(int filter_pid, int *count)
+{
+	int			n_entries;
+	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n_entries);
+	Matched    *out;
+	uint16	   *local_ports,
+			   *remote_ports;
+	int			n_local = 0,
+				n_remote = 0,
+				n = 0;
+	DiagSnapshot snap;
+
+	*count = 0;
+	if (n_entries == 0)
+		return NULL;
+
+	/* Only the sockets that can belong to our connections are dumped. */
+	local_ports = palloc(n_entries * sizeof(uint16));
+	remote_ports = palloc(n_entries * sizeof(uint16));
+	for (int i = 0; i < n_entries; i++)
+	{
+		if (filter_pid != 0 && entries[i].pid != filter_pid)
+			continue;
+		if (entries[i].role == WALMPTCP_ROLE_WALSENDER)
+			add_port(local_ports, &n_local, sockaddr_port(&entries[i].local));
+		else
+			add_port(remote_ports, &n_remote, sockaddr_port(&entries[i].remote));
+	}
+	if (n_local + n_remote == 0)
+		return NULL;
+	walmptcp_diag_collect(local_ports, n_local, remote_ports, n_remote, &snap);
+
+	out = palloc0(n_entries * sizeof(Matched));
+	for (int i = 0; i < n_entries; i++)
+	{
+		WalmptcpConnEntry *e = &entries[i];
+		Matched    *m;
+		bool		fallback;
+
+		if (filter_pid != 0 && e->pid != filter_pid)
+			continue;
+		m = &out[n++];
+		m->entry = e;
+		m->subflows = palloc(Max(snap.n_tcp, 1) * sizeof(DiagSocket *));
+
+		for (int j = 0; j < snap.n_mptcp && m->msk == NULL; j++)
+			if (snap.mptcp[j].inode == e->inode)
+				m->msk = &snap.mptcp[j];
+		for (int j = 0; m->msk == NULL && j < snap.n_tcp && m->tcp == NULL; j++)
+			if (snap.tcp[j].inode == e->inode)
+				m->tcp = &snap.tcp[j];
+
+		if (m->tcp)
+		{
+			m->subflows[m->n_subflows++] = m->tcp;
+			continue;
+		}
+		if (m->msk == NULL)
+			continue;			/* closing; the row shows the registry only */
+
+		fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
+		for (int j = 0; j < snap.n_tcp; j++)
+		{
+			DiagSocket *s = &snap.tcp[j];
+
+			if (fallback || m->msk->mptcp.token == 0)
+			{
+				/* a fallen-back connection has one TCP socket, same tuple */
+				if (s->local_port == m->msk->local_port &&
+					s->remote_port == m->msk->remote_port &&
+					memcmp(s->local, m->msk->local, 16) == 0 &&
+					memcmp(s->remote, m->msk->remote, 16) == 0)
+					m->subflows[m->n_subflows++] = s;
+			}
+			else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
+				m->subflows[m->n_subflows++] = s;
+			else if (s->is_subflow && !s->has_subflow_info &&
+					 matches_entry_tuple(s, e))
+				m->withheld = true;
+		}
+		if (!fallback && m->n_subflows == 0)
+			m->withheld = true;
+	}
+	*count = n;
+	return out;
+}
+
+static Datum
+inet_datum(int family, const void *addr)
+{
+	char		buf[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(family, addr, buf, sizeof(buf)) == NULL)
+		return (Datum) 0;
+	return DirectFunctionCall1(inet_in, CStringGetDatum(buf));
+}
+
+static Datum
+sockaddr_inet_datum(const struct sockaddr_storage *ss, bool *isnull)
+{
+	*isnull = false;
+	if (ss->ss_family == AF_INET)
+		return inet_datum(AF_INET, &((const struct sockaddr_in *) ss)->sin_addr);
+	if (ss->ss_family == AF_INET6)
+		return inet_datum(AF_INET6, &((const struct sockaddr_in6 *) ss)->sin6_addr);
+	*isnull = true;
+	return (Datum) 0;
+}
+
+static int
+pid_argument(FunctionCallInfo fcinfo)
+{
+	int			pid;
+
+	if (PG_ARGISNULL(0))
+		return 0;
+	pid = PG_GETARG_INT32(0);
+	if (pid <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid process ID: %d", pid),
+				 errhint("Pass the pid of a replication process, or NULL for all of them.")));
+	return pid;
+}
+
+static bool
+may_see_details(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+Datum
+walmptcp_connections(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			filter_pid;
+	bool		details;
+	Matched    *matched;
+	int			n;
+
+	walmptcp_require_preload();
+	filter_pid = pid_argument(fcinfo);
+	details = may_see_details();
+	InitMaterializedSRF(fcinfo, 0);
+	matched = match_connections(filter_pid, &n);
+
+	for (int i = 0; i < n; i++)
+	{
+		Matched    *m = &matched[i];
+		WalmptcpConnEntry *e = m->entry;
+		DiagSocket *k = m->msk ? m->msk : m->tcp;
+		Datum		values[NUM_CONNECTION_COLUMNS];
+		bool		nulls[NUM_CONNECTION_COLUMNS];
+		bool		is_mptcp = false;
+		int			c = 0;
+
+		memset(nulls, true, sizeof(nulls));
+		values[c] = Int32GetDatum(e->pid);
+		nulls[c++] = false;
+		values[c] = CStringGetTextDatum(walmptcp_role_name(e->role));
+		nulls[c++] = false;
+		if (e->appname[0])
+		{
+			values[c] = CStringGetTextDatum(e->appname);
+			nulls[c] = false;
+		}
+		c++;
+		/* addresses: the kernel's view, else what was recorded */
+		if (details)
+		{
+			if (k)
+			{
+				values[c] = inet_datum(k->family, k->local);
+				nulls[c] = false;
+				values[c + 1] = Int32GetDatum(k->local_port);
+				nulls[c + 1] = false;
+				values[c + 2] = inet_datum(k->family, k->remote);
+				nulls[c + 2] = false;
+				values[c + 3] = Int32GetDatum(k->remote_port);
+				nulls[c + 3] = false;
+			}
+			else
+			{
+				values[c] = sockaddr_inet_datum(&e->local, &nulls[c]);
+				values[c + 1] = Int32GetDatum(sockaddr_port(&e->local));
+				nulls[c + 1] = false;
+				values[c + 2] = sockaddr_inet_datum(&e->remote, &nulls[c + 2]);
+				values[c + 3] = Int32GetDatum(sockaddr_port(&e->remote));
+				nulls[c + 3] = false;
+			}
+		}
+		c += 4;
+		if (e->mode_known)
+		{
+			values[c] = CStringGetTextDatum(walmptcp_mode_name(e->mode));
+			nulls[c] = false;
+		}
+		c++;
+		/* mptcp, fallback_reason */
+		if (k)
+		{
+			is_mptcp = m->msk != NULL &&
+				(m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0;
+			values[c] = BoolGetDatum(is_mptcp);
+			nulls[c] = false;
+		}
+		c++;
+		if (k && !is_mptcp)
+		{
+			values[c] = CStringGetTextDatum(e->reason[0] ? e->reason :
+											"the connection fell back to TCP");
+			nulls[c] = false;
+		}
+		c++;
+		/* subflows, subflows_max, add_addr_signal, add_addr_accepted */
+		if (m->msk && is_mptcp)
+		{
+			const WalmptcpMptcpInfo *mi = &m->msk->mptcp;
+			int			len = m->msk->mptcp_len;
+
+			values[c] = Int32GetDatum(WALMPTCP_INFO_HAS(len, subflows_total) ?
+									  mi->subflows_total : mi->subflows + 1);
+			values[c + 1] = Int32GetDatum(mi->subflows_max);
+			values[c + 2] = Int32GetDatum(mi->add_addr_signal);
+			values[c + 3] = Int32GetDatum(mi->add_addr_accepted);
+			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+		}
+		else if (k)
+		{
+			values[c] = Int32GetDatum(1);
+			nulls[c] = false;
+		}
+		c += 4;
+		/* bytes_sent, bytes_received, bytes_acked, bytes_retrans */
+		if (details && m->msk && is_mptcp &&
+			WALMPTCP_INFO_HAS(m->msk->mptcp_len, bytes_acked))
+		{
+			const WalmptcpMptcpInfo *mi = &m->msk->mptcp;
+
+			values[c] = Int64GetDatum(mi->bytes_sent);
+			values[c + 1] = Int64GetDatum(mi->bytes_received);
+			values[c + 2] = Int64GetDatum(mi->bytes_acked);
+			values[c + 3] = Int64GetDatum(mi->bytes_retrans);
+			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+		}
+		else if (details && m->n_subflows == 1 && !is_mptcp &&
+				 WALMPTCP_TCPI_HAS(m->subflows[0]->tcpi_len, tcpi_bytes_retrans))
+		{
+			const struct tcp_info *t = &m->subflows[0]->tcpi;
+
+			values[c] = Int64GetDatum(t->tcpi_bytes_sent);
+			values[c + 1] = Int64GetDatum(t->tcpi_bytes_received);
+			values[c + 2] = Int64GetDatum(t->tcpi_bytes_acked);
+			values[c + 3] = Int64GetDatum(t->tcpi_bytes_retrans);
+			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+		}
+		c += 4;
+		/* token */
+		if (details && m->msk && is_mptcp)
+		{
+			values[c] = CStringGetTextDatum(psprintf("%08x", m->msk->mptcp.token));
+			nulls[c] = false;
+		}
+		c++;
+		values[c] = TimestampTzGetDatum((TimestampTz) e->connected_at);
+		nulls[c++] = false;
+		/* kernel_detail */
+		if (k == NULL)
+		{
+			values[c] = CStringGetTextDatum("the kernel has no socket for this connection (closing)");
+			nulls[c] = false;
+		}
+		else if (m->withheld)
+		{
+			values[c] = CStringGetTextDatum("the kernel withholds subflow details from this process (older kernels show them to CAP_NET_ADMIN only)");
+			nulls[c] = false;
+		}
+		c++;
+		Assert(c == NUM_CONNECTION_COLUMNS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+walmptcp_subflows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			filter_pid;
+	bool		details;
+	Matched    *matched;
+	int			n;
+
+	walmptcp_require_preload();
+	filter_pid = pid_argument(fcinfo);
+	details = may_see_details();
+	InitMaterializedSRF(fcinfo, 0);
+	matched = match_connections(filter_pid, &n);
+
+	for (int i = 0; i < n; i++)
+	{
+		Matched    *m = &matched[i];
+
+		for (int j = 0; j < m->n_subflows; j++)
+		{
+			DiagSocket *s = m->subflows[j];
+			const struct tcp_info *t = &s->tcpi;
+			Datum		values[NUM_SUBFLOW_COLUMNS];
+			bool		nulls[NUM_SUBFLOW_COLUMNS];
+			int			c = 0;
+			const char *kind;
+
+			memset(nulls, true, sizeof(nulls));
+			values[c] = Int32GetDatum(m->entry->pid);
+			nulls[c++] = false;
+			values[c] = CStringGetTextDatum(walmptcp_role_name(m->entry->role));
+			nulls[c++] = false;
+			if (details)
+			{
+				values[c] = inet_datum(s->family, s->local);
+				values[c + 1] = Int32GetDatum(s->local_port);
+				values[c + 2] = inet_datum(s->family, s->remote);
+				values[c + 3] = Int32GetDatum(s->remote_port);
+				nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+			}
+			c += 4;
+			if (s->has_subflow_info)
+			{
+				values[c] = Int32GetDatum(s->id_loc);
+				values[c + 1] = Int32GetDatum(s->id_rem);
+				values[c + 2] = BoolGetDatum((s->subflow_flags &
+											  (MPTCP_SUBFLOW_FLAG_BKUP_LOC | MPTCP_SUBFLOW_FLAG_BKUP_REM)) != 0);
+				nulls[c] = nulls[c + 1] = nulls[c + 2] = false;
+			}
+			c += 3;
+			if (!s->has_subflow_info)
+				kind = "tcp";
+			else if (s->subflow_flags & (MPTCP_SUBFLOW_FLAG_JOIN_LOC | MPTCP_SUBFLOW_FLAG_JOIN_REM))
+				kind = "join";
+			else
+				kind = "initial";
+			values[c] = CStringGetTextDatum(kind);
+			nulls[c++] = false;
+			values[c] = CStringGetTextDatum(s->state < lengthof(tcp_state_names) ?
+											tcp_state_names[s->state] : "unknown");
+			nulls[c++] = false;
+			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_rtt))
+			{
+				values[c] = Int64GetDatum(t->tcpi_rtt);
+				values[c + 1] = Int32GetDatum(t->tcpi_snd_cwnd);
+				nulls[c] = nulls[c + 1] = false;
+			}
+			c += 2;
+			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_bytes_retrans))
+			{
+				values[c] = Int64GetDatum(t->tcpi_bytes_sent);
+				values[c + 1] = Int64GetDatum(t->tcpi_bytes_received);
+				values[c + 2] = Int64GetDatum(t->tcpi_bytes_acked);
+				nulls[c] = nulls[c + 1] = nulls[c + 2] = false;
+			}
+			c += 3;
+			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_total_retrans))
+			{
+				values[c] = Int64GetDatum(t->tcpi_total_retrans);
+				nulls[c] = false;
+			}
+			c++;
+			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_delivery_rate))
+			{
+				values[c] = Int64GetDatum(t->tcpi_delivery_rate);
+				nulls[c] = false;
+			}
+			c++;
+			values[c] = BoolGetDatum(s->has_subflow_info &&
+									 (s->subflow_flags & MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED) != 0);
+			nulls[c++] = false;
+			Assert(c == NUM_SUBFLOW_COLUMNS);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,168 @@
+# walmptcp_connections() and walmptcp_subflows() agree with ss(8) for the
+# same connection, on the primary and on the standby.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use WalmptcpLab;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $lab = WalmptcpLab->new(paths => 2, rate => 50);
+my $P1 = $lab->addr('primary', 1);
+
+my $primary = $lab->make_primary(conf => 'max_wal_senders = 12');
+my $port = $primary->port;
+$primary->safe_psql('postgres', 'CREATE EXTENSION walmptcp');
+$primary->safe_psql('postgres', 'CREATE TABLE t (id int, pad text)');
+
+# Nothing registered yet: empty results, not errors.
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM walmptcp_connections()'),
+	'0', 'no replication: no connection rows');
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM walmptcp_subflows()'),
+	'0', 'no replication: no subflow rows');
+
+my $standby = $lab->make_standby($primary, name => 'sby1',
+	conninfo => "host=$P1 port=$port mptcp=1 application_name=sby1");
+$primary->wait_for_catchup($standby);
+
+# Wait for the full subflow set (3: initial + signal join + subflow join).
+ok(WalmptcpLab::wait_for(sub {
+	$standby->safe_psql('postgres',
+		"SELECT subflows >= 3 FROM walmptcp_connections() WHERE role = 'walreceiver'") eq 't';
+}), 'walreceiver connection reaches its full subflow set');
+
+# ss -tni subflows of an MPTCP connection, keyed like the SQL rows.
+sub ss_subflows
+{
+	my ($host, $token) = @_;
+	my $out = $lab->run($host, 'ss', '-Htni', 'state', 'established');
+	my (@rows, $tuple);
+	for my $line (split /\n/, $out)
+	{
+		if ($line =~ /^\s*\d+\s+\d+\s+(\S+)\s+(\S+)/)
+		{
+			my ($l, $r) = ($1, $2);
+			$l =~ s/%[^:]+:/:/;
+			$tuple = "$l $r";
+		}
+		elsif ($tuple && $line =~ m{token:\w+\(id:(\d+)\)/(\w+)\(id:(\d+)\)})
+		{
+			my ($id_rem, $tok_loc, $id_loc) = ($1, $2, $3);
+			push @rows, "$tuple loc=$id_loc rem=$id_rem" if hex($tok_loc) == hex($token);
+			$tuple = undef;
+		}
+	}
+	return join("\n", sort @rows);
+}
+
+sub sql_subflows
+{
+	my ($node, $pid) = @_;
+	my $out = $node->safe_psql('postgres', qq{
+		SELECT CASE WHEN family(local_addr) = 6 THEN '[' || host(local_addr) || ']' ELSE host(local_addr) END
+		       || ':' || local_port || ' ' ||
+		       CASE WHEN family(remote_addr) = 6 THEN '[' || host(remote_addr) || ']' ELSE host(remote_addr) END
+		       || ':' || remote_port || ' loc=' || local_id || ' rem=' || remote_id
+		  FROM walmptcp_subflows($pid)});
+	return join("\n", sort split /\n/, $out);
+}
+
+for my $side ([ 'standby', $standby, 'walreceiver' ], [ 'primary', $primary, 'walsender' ])
+{
+	my ($host, $node, $role) = @$side;
+	my ($pid, $token, $n, $mptcp) = split /\|/, $node->safe_psql('postgres',
+		"SELECT pid, token, subflows, mptcp FROM walmptcp_connections() WHERE role = '$role'");
+	is($mptcp, 't', "$host: $role connection is MPTCP");
+	my $kernel = ss_subflows($host, $token);
+	my $sql = sql_subflows($node, $pid);
+	note "$host ss:\n$kernel\n$host sql:\n$sql";
+	is($sql, $kernel, "$host: walmptcp_subflows() rows, addresses, ports and ids equal ss -tni");
+	is(scalar(split /\n/, $kernel), $n, "$host: subflows column equals the kernel's subflow count");
+
+	my $mni = $lab->run($host, 'ss', '-HMni', 'state', 'established');
+	like($mni, qr/token:$token/, "$host: token matches ss -Mni");
+}
+
+# Byte counters grow while WAL flows.
+my $before = $standby->safe_psql('postgres',
+	"SELECT bytes_received FROM walmptcp_connections() WHERE role = 'walreceiver'");
+my $sent_before = $primary->safe_psql('postgres',
+	"SELECT sum(bytes_sent) FROM walmptcp_subflows()");
+$primary->safe_psql('postgres',
+	"INSERT INTO t SELECT g, repeat('x', 1000) FROM generate_series(1, 5000) g");
+$primary->wait_for_catchup($standby);
+my $after = $standby->safe_psql('postgres',
+	"SELECT bytes_received FROM walmptcp_connections() WHERE role = 'walreceiver'");
+my $sent_after = $primary->safe_psql('postgres',
+	"SELECT sum(bytes_sent) FROM walmptcp_subflows()");
+cmp_ok($after - $before, '>', 5_000_000, "standby bytes_received grew by " . ($after - $before));
+cmp_ok($sent_after - $sent_before, '>', 5_000_000, 'primary subflow bytes_sent grew');
+
+# Views: one line for monitoring.
+is($primary->safe_psql('postgres',
+		"SELECT application_name, state, mptcp, subflows >= 3 FROM walmptcp_stat_replication"),
+	'sby1|streaming|t|t', 'walmptcp_stat_replication');
+is($standby->safe_psql('postgres',
+		"SELECT status, mptcp_mode, mptcp, subflows >= 3 FROM walmptcp_stat_wal_receiver"),
+	'streaming|prefer|t|t', 'walmptcp_stat_wal_receiver');
+
+# pid filter.
+my $wr_pid = $standby->safe_psql('postgres', 'SELECT pid FROM pg_stat_wal_receiver');
+is($standby->safe_psql('postgres', "SELECT count(*) FROM walmptcp_connections($wr_pid)"),
+	'1', 'pid filter: the walreceiver');
+is($standby->safe_psql('postgres', "SELECT count(*) FROM walmptcp_subflows(pg_backend_pid())"),
+	'0', 'pid filter: a pid without replication connection');
+
+# Privileges: like pg_stat_replication.
+$primary->safe_psql('postgres', 'CREATE ROLE watcher LOGIN');
+is($primary->safe_psql('postgres', q{SET ROLE watcher;
+	SELECT count(*), bool_and(pid IS NOT NULL AND role IS NOT NULL AND mptcp IS NOT NULL),
+	       bool_and(local_addr IS NULL AND remote_port IS NULL AND token IS NULL AND bytes_sent IS NULL)
+	  FROM walmptcp_connections()}),
+	'1|t|t', 'unprivileged role: row shown, addresses, token and counters hidden');
+is($primary->safe_psql('postgres', q{SET ROLE watcher;
+	SELECT bool_and(local_addr IS NULL AND rtt_us IS NULL AND bytes_sent IS NULL AND state IS NOT NULL)
+	  FROM walmptcp_subflows()}),
+	't', 'unprivileged role: subflow addresses and counters hidden');
+$primary->safe_psql('postgres', 'GRANT pg_read_all_stats TO watcher');
+is($primary->safe_psql('postgres', q{SET ROLE watcher;
+	SELECT bool_and(local_addr IS NOT NULL AND token IS NOT NULL) FROM walmptcp_connections()}),
+	't', 'pg_read_all_stats sees everything');
+$primary->safe_psql('postgres', 'REVOKE EXECUTE ON FUNCTION walmptcp_connections(int) FROM PUBLIC');
+$primary->safe_psql('postgres', 'REVOKE pg_read_all_stats FROM watcher');
+my ($ret, $out, $err) = $primary->psql('postgres', 'SET ROLE watcher; SELECT * FROM walmptcp_connections()');
+like($err, qr/permission denied for function walmptcp_connections/, 'REVOKE works like on any function');
+
+# A plain TCP connection (mptcp=0) next to it: mptcp = false and why; the
+# primary's walsender says the client did not ask.
+my $standby2 = $lab->make_standby($primary, name => 'sby2',
+	conninfo => "host=$P1 port=$port mptcp=0 application_name=sby2");
+$primary->wait_for_catchup($standby2);
+is($standby2->safe_psql('postgres',
+		"SELECT mptcp, fallback_reason, subflows, token IS NULL FROM walmptcp_connections()"),
+	'f|mptcp=off was asked for|1|t', 'mptcp=0: mptcp false with its reason, one subflow');
+is($standby2->safe_psql('postgres', "SELECT count(*), min(kind) FROM walmptcp_subflows()"),
+	'1|tcp', 'mptcp=0: its TCP socket is the one subflow');
+is($primary->safe_psql('postgres',
+		"SELECT mptcp, fallback_reason FROM walmptcp_connections() WHERE application_name = 'sby2'"),
+	'f|the client did not ask for MPTCP', 'primary: plain TCP walsender with its reason');
+
+# A walsender that exits disappears from the registry.
+my $ws_pid = $primary->safe_psql('postgres',
+	"SELECT pid FROM walmptcp_connections() WHERE application_name = 'sby1'");
+$primary->safe_psql('postgres', "SELECT pg_terminate_backend($ws_pid)");
+ok(WalmptcpLab::wait_for(sub {
+	$primary->safe_psql('postgres', "SELECT count(*) FROM walmptcp_connections($ws_pid)") eq '0';
+}), 'terminated walsender is gone from walmptcp_connections()');
+ok(WalmptcpLab::wait_for(sub {
+	$primary->safe_psql('postgres',
+		"SELECT count(*) FROM walmptcp_connections() WHERE application_name = 'sby1' AND mptcp") eq '1';
+}), 'the standby reconnects and its new walsender is registered');
+
+# Bad arguments.
+($ret, $out, $err) = $primary->psql('postgres', 'SELECT * FROM walmptcp_subflows(-1)');
+like($err, qr/invalid process ID: -1/, 'negative pid is rejected');
+
+done_testing();
