@@ -16,6 +16,8 @@ my $P1 = $lab->addr('primary', 1);
 my $plain = $lab->make_primary(name => 'plainprimary', preload => 0);
 my $port = $plain->port;
 $plain->safe_psql('postgres', 'CREATE TABLE t (id int)');
+# the extension's SQL objects replicate; the standby preloads the library
+$plain->safe_psql('postgres', 'CREATE EXTENSION walmptcp');
 
 my $before = $lab->counter('standby', 'MPTcpExtMPCapableFallbackSYNACK');
 my $standby = $lab->make_standby($plain, name => 'sby_plain',
@@ -32,6 +34,10 @@ cmp_ok($lab->counter('standby', 'MPTcpExtMPCapableFallbackSYNACK'), '>', $before
 my $k = $lab->kernel_connections('standby', $port);
 ok(!(grep { $_->{subflows_extra} > 0 } @{ $k->{mptcp} }), 'no extra subflows after fallback');
 
+is($standby->safe_psql('postgres',
+		'SELECT requested_mode, mptcp, subflows, fallback_reason FROM walmptcp_connections()'),
+	'prefer|f|1|the server did not accept MPTCP (its handshake carried no MP_CAPABLE option): it runs without walmptcp, with walmptcp.listen = off, with MPTCP disabled in its kernel, or a middlebox removed the option',
+	'walmptcp_connections() shows the fallback and its reason');
 my $nlines = () = slurp_file($standby->logfile) =~ /uses TCP instead of Multipath TCP/g;
 is($nlines, 1, 'prefer: exactly one fallback LOG line for one connection');
 
@@ -86,6 +92,11 @@ is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '10',
 	'net.mptcp.enabled=0: prefer streams over TCP');
 $k = $lab->kernel_connections('standby', $port);
 is(scalar @{ $k->{mptcp} }, 0, 'net.mptcp.enabled=0: kernel shows no MPTCP socket');
+$primary->safe_psql('postgres', 'CREATE EXTENSION walmptcp');
+$primary->wait_for_catchup($standby2);
+is($standby2->safe_psql('postgres', 'SELECT mptcp, fallback_reason FROM walmptcp_connections()'),
+	'f|the local kernel refused MPTCP sockets: Protocol not available',
+	'walmptcp_connections() says the local kernel refused');
 
 $offset = -s $standby2->logfile;
 $lab->set_conninfo($standby2, "host=$P1 port=$port mptcp=require");
