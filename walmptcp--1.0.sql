@@ -114,3 +114,33 @@ SELECT w.*,
        c.token AS mptcp_token
   FROM pg_stat_wal_receiver w
   LEFT JOIN walmptcp_connections() c ON c.pid = w.pid;
+
+-- A subscription whose connection string carries "mptcp" needs walmptcp
+-- loaded: without it libpq rejects the unknown option.  This trigger turns
+-- that into an error that says what to do (for instance when a dump is
+-- restored on a server that does not preload walmptcp).
+CREATE FUNCTION walmptcp_preloaded()
+RETURNS bool
+AS 'MODULE_PATHNAME', 'walmptcp_preloaded_sql'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION walmptcp_preloaded() IS
+'Whether walmptcp is in shared_preload_libraries of this server';
+
+CREATE FUNCTION walmptcp_check_subscription_conninfo()
+RETURNS event_trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT walmptcp_preloaded() AND current_query() ~ '\mmptcp\s*=' THEN
+        RAISE EXCEPTION 'the subscription''s connection string uses the option "mptcp", but walmptcp is not loaded in this server'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'libpq does not know the option "mptcp"; walmptcp removes it before connecting only when it is in shared_preload_libraries.',
+                  HINT = 'Add walmptcp to shared_preload_libraries and restart, or remove the mptcp option from the connection string and set walmptcp.default_mode instead.';
+    END IF;
+END
+$$;
+
+CREATE EVENT TRIGGER walmptcp_subscription_conninfo ON ddl_command_start
+    WHEN TAG IN ('CREATE SUBSCRIPTION', 'ALTER SUBSCRIPTION')
+    EXECUTE FUNCTION walmptcp_check_subscription_conninfo();

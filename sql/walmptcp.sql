@@ -63,9 +63,11 @@ SELECT subname, subconninfo FROM pg_subscription;
 DROP SUBSCRIPTION ok;
 
 -- observability: signatures, empty results without replication, arguments
-SELECT proname, pg_get_function_identity_arguments(oid) AS args, proretset,
-       array_length(proargnames, 1) - pronargs AS out_columns
+SELECT proname, pronargs, proretset, provolatile, prorettype::regtype
   FROM pg_proc WHERE proname LIKE 'walmptcp%' ORDER BY 1;
+SELECT * FROM walmptcp_connections() WHERE false;
+SELECT * FROM walmptcp_subflows() WHERE false;
+SELECT walmptcp_preloaded();
 SELECT count(*) FROM walmptcp_connections();
 SELECT count(*) FROM walmptcp_subflows();
 SELECT count(*) FROM walmptcp_connections(NULL);

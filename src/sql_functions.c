@@ -18,6 +18,14 @@
 
 PG_FUNCTION_INFO_V1(walmptcp_parse_conninfo_sql);
 PG_FUNCTION_INFO_V1(walmptcp_status);
+PG_FUNCTION_INFO_V1(walmptcp_preloaded_sql);
+
+/* walmptcp_preloaded(): usable without preload, unlike everything else. */
+Datum
+walmptcp_preloaded_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(walmptcp_preloaded);
+}
 
 static TupleDesc
 result_tupdesc(FunctionCallInfo fcinfo)

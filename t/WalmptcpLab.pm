@@ -93,12 +93,13 @@ sub configure_node
 		"$type replication all fd77::/16 $method"));
 }
 
-# A started primary: walmptcp preloaded unless preload => 0.
+# A started server (a primary, or with host => 'standby' a subscriber):
+# walmptcp preloaded unless preload => 0; wal_level = logical with logical => 1.
 sub make_primary
 {
 	my ($self, %opts) = @_;
-	my $node = $self->node('primary', $opts{name} // 'primary', %opts);
-	$node->init(allows_streaming => 1);
+	my $node = $self->node($opts{host} // 'primary', $opts{name} // 'primary', %opts);
+	$node->init(allows_streaming => $opts{logical} ? 'logical' : 1);
 	$self->configure_node($node, %opts);
 	$node->start;
 	return $node;
