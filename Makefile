@@ -9,7 +9,12 @@ OBJS = \
 	src/walrcv_wrapper.o \
 	src/registry.o \
 	src/sock_diag.o \
+	src/conn_state.o \
 	src/stat_functions.o \
+	src/events.o \
+	src/endpoint_pm.o \
+	src/net_admin.o \
+	src/supervisor.o \
 	src/sql_functions.o
 
 EXTENSION = walmptcp
@@ -21,7 +26,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src
-SHLIB_LINK = -lmnl
+SHLIB_LINK = -lmnl -lcap
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 
 PG_CONFIG ?= pg_config

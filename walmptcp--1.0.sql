@@ -144,3 +144,18 @@ $$;
 CREATE EVENT TRIGGER walmptcp_subscription_conninfo ON ddl_command_start
     WHEN TAG IN ('CREATE SUBSCRIPTION', 'ALTER SUBSCRIPTION')
     EXECUTE FUNCTION walmptcp_check_subscription_conninfo();
+
+CREATE FUNCTION walmptcp_events(
+    OUT event_time timestamptz,
+    OUT pid int,
+    OUT role text,
+    OUT local_addr text,
+    OUT remote_addr text,
+    OUT event text,
+    OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'walmptcp_events'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION walmptcp_events() IS
+'What the walmptcp supervisor saw and did: subflows lost and added, degraded connections, repairs';

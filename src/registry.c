@@ -84,6 +84,7 @@ registry_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(registry_size());
+	RequestAddinShmemSpace(walmptcp_events_shmem_size());
 	RequestNamedLWLockTranche("walmptcp", 1);
 }
 
@@ -103,6 +104,7 @@ registry_shmem_startup(void)
 		registry->size = registry_capacity();
 		memset(registry->entries, 0, registry->size * sizeof(WalmptcpConnEntry));
 	}
+	walmptcp_events_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -244,6 +246,9 @@ register_walsender(Port *port, int status)
 {
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
+
+	/* only the supervisor talks to the endpoint helper */
+	walmptcp_helper_close();
 
 	if (status == STATUS_OK && am_walsender && port != NULL &&
 		(port->laddr.addr.ss_family == AF_INET || port->laddr.addr.ss_family == AF_INET6))

@@ -2,12 +2,7 @@
  *
  * stat_functions.c
  *	  walmptcp_connections() and walmptcp_subflows(): the registry joined
- *	  with what the kernel says right now.
- *
- * Join: registry inode -> MPTCP socket (idiag_inode) -> token -> subflows
- * (MPTCP_SUBFLOW_ATTR_TOKEN_LOC, which is the local token on both sides).
- * A plain TCP connection is its own single subflow (TCP inode), and so is an
- * MPTCP socket that fell back to TCP (matched by addresses and ports).
+ *	  with what the kernel says right now (conn_state.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "sock_diag.h"
+#include "conn_state.h"
 #include "walmptcp.h"
 
 PG_FUNCTION_INFO_V1(walmptcp_connections);
@@ -41,154 +36,6 @@ static const char *const tcp_state_names[] = {
 	"fin-wait-2", "time-wait", "close", "close-wait", "last-ack", "listen",
 	"closing", "new-syn-recv", "bound-inactive"
 };
-
-/* One registered connection and what the kernel has for it. */
-typedef struct Matched
-{
-	WalmptcpConnEntry *entry;
-	DiagSocket *msk;			/* MPTCP socket, or NULL */
-	DiagSocket *tcp;			/* plain TCP socket, or NULL */
-	DiagSocket **subflows;
-	int			n_subflows;
-	bool		withheld;		/* subflows exist, details hidden */
-} Matched;
-
-static bool
-same_endpoint(int family, const uint8 *addr, uint16 port,
-			  const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family != family)
-		return false;
-	if (family == AF_INET)
-	{
-		const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
-
-		return ntohs(in->sin_port) == port && memcmp(&in->sin_addr, addr, 4) == 0;
-	}
-	else
-	{
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
-
-		return ntohs(in6->sin6_port) == port && memcmp(&in6->sin6_addr, addr, 16) == 0;
-	}
-}
-
-static bool
-matches_entry_tuple(const DiagSocket *s, const WalmptcpConnEntry *e)
-{
-	return same_endpoint(s->family, s->local, s->local_port, &e->local) &&
-		same_endpoint(s->family, s->remote, s->remote_port, &e->remote);
-}
-
-static uint16
-sockaddr_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *) ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *) ss)->sin6_port);
-	return 0;
-}
-
-static void
-add_port(uint16 *ports, int *n, uint16 port)
-{
-	if (port == 0)
-		return;
-	for (int i = 0; i < *n; i++)
-		if (ports[i] == port)
-			return;
-	ports[(*n)++] = port;
-}
-
-/* Registry snapshot (optionally one pid) joined with a sock_diag dump. */
-static Matched *
-match_connections(int filter_pid, int *count)
-{
-	int			n_entries;
-	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n_entries);
-	Matched    *out;
-	uint16	   *local_ports,
-			   *remote_ports;
-	int			n_local = 0,
-				n_remote = 0,
-				n = 0;
-	DiagSnapshot snap;
-
-	*count = 0;
-	if (n_entries == 0)
-		return NULL;
-
-	/* Only the sockets that can belong to our connections are dumped. */
-	local_ports = palloc(n_entries * sizeof(uint16));
-	remote_ports = palloc(n_entries * sizeof(uint16));
-	for (int i = 0; i < n_entries; i++)
-	{
-		if (filter_pid != 0 && entries[i].pid != filter_pid)
-			continue;
-		if (entries[i].role == WALMPTCP_ROLE_WALSENDER)
-			add_port(local_ports, &n_local, sockaddr_port(&entries[i].local));
-		else
-			add_port(remote_ports, &n_remote, sockaddr_port(&entries[i].remote));
-	}
-	if (n_local + n_remote == 0)
-		return NULL;
-	walmptcp_diag_collect(local_ports, n_local, remote_ports, n_remote, &snap);
-
-	out = palloc0(n_entries * sizeof(Matched));
-	for (int i = 0; i < n_entries; i++)
-	{
-		WalmptcpConnEntry *e = &entries[i];
-		Matched    *m;
-		bool		fallback;
-
-		if (filter_pid != 0 && e->pid != filter_pid)
-			continue;
-		m = &out[n++];
-		m->entry = e;
-		m->subflows = palloc(Max(snap.n_tcp, 1) * sizeof(DiagSocket *));
-
-		for (int j = 0; j < snap.n_mptcp && m->msk == NULL; j++)
-			if (snap.mptcp[j].inode == e->inode)
-				m->msk = &snap.mptcp[j];
-		for (int j = 0; m->msk == NULL && j < snap.n_tcp && m->tcp == NULL; j++)
-			if (snap.tcp[j].inode == e->inode)
-				m->tcp = &snap.tcp[j];
-
-		if (m->tcp)
-		{
-			m->subflows[m->n_subflows++] = m->tcp;
-			continue;
-		}
-		if (m->msk == NULL)
-			continue;			/* closing; the row shows the registry only */
-
-		fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
-		for (int j = 0; j < snap.n_tcp; j++)
-		{
-			DiagSocket *s = &snap.tcp[j];
-
-			if (fallback || m->msk->mptcp.token == 0)
-			{
-				/* a fallen-back connection has one TCP socket, same tuple */
-				if (s->local_port == m->msk->local_port &&
-					s->remote_port == m->msk->remote_port &&
-					memcmp(s->local, m->msk->local, 16) == 0 &&
-					memcmp(s->remote, m->msk->remote, 16) == 0)
-					m->subflows[m->n_subflows++] = s;
-			}
-			else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
-				m->subflows[m->n_subflows++] = s;
-			else if (s->is_subflow && !s->has_subflow_info &&
-					 matches_entry_tuple(s, e))
-				m->withheld = true;
-		}
-		if (!fallback && m->n_subflows == 0)
-			m->withheld = true;
-	}
-	*count = n;
-	return out;
-}
 
 static Datum
 inet_datum(int family, const void *addr)
@@ -247,7 +94,7 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 	filter_pid = pid_argument(fcinfo);
 	details = may_see_details();
 	InitMaterializedSRF(fcinfo, 0);
-	matched = match_connections(filter_pid, &n);
+	matched = walmptcp_match_connections(filter_pid, &n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -287,10 +134,10 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 			else
 			{
 				values[c] = sockaddr_inet_datum(&e->local, &nulls[c]);
-				values[c + 1] = Int32GetDatum(sockaddr_port(&e->local));
+				values[c + 1] = Int32GetDatum(walmptcp_sockaddr_port(&e->local));
 				nulls[c + 1] = false;
 				values[c + 2] = sockaddr_inet_datum(&e->remote, &nulls[c + 2]);
-				values[c + 3] = Int32GetDatum(sockaddr_port(&e->remote));
+				values[c + 3] = Int32GetDatum(walmptcp_sockaddr_port(&e->remote));
 				nulls[c + 3] = false;
 			}
 		}
@@ -400,7 +247,7 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 	filter_pid = pid_argument(fcinfo);
 	details = may_see_details();
 	InitMaterializedSRF(fcinfo, 0);
-	matched = match_connections(filter_pid, &n);
+	matched = walmptcp_match_connections(filter_pid, &n);
 
 	for (int i = 0; i < n; i++)
 	{

@@ -25,6 +25,14 @@ bool		walmptcp_listen = true;
 int			walmptcp_default_mode = WALMPTCP_MODE_OFF;
 bool		walmptcp_preloaded = false;
 
+static const struct config_enum_entry repair_options[] = {
+	{"auto", WALMPTCP_REPAIR_AUTO, false},
+	{"endpoint", WALMPTCP_REPAIR_ENDPOINT, false},
+	{"reconnect", WALMPTCP_REPAIR_RECONNECT, false},
+	{"off", WALMPTCP_REPAIR_OFF, false},
+	{NULL, 0, false}
+};
+
 static const struct config_enum_entry mode_options[] = {
 	{"off", WALMPTCP_MODE_OFF, false},
 	{"prefer", WALMPTCP_MODE_PREFER, false},
@@ -79,6 +87,36 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("walmptcp.supervisor",
+							 "Starts the background worker that re-establishes lost subflows.",
+							 NULL,
+							 &walmptcp_supervisor_enabled,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("walmptcp.check_interval",
+							"How often the supervisor looks at the replication connections' subflows.",
+							NULL,
+							&walmptcp_check_interval,
+							1000, 100, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("walmptcp.repair",
+							 "How the supervisor re-establishes lost subflows.",
+							 "auto: endpoint when the endpoint helper has CAP_NET_ADMIN, else reconnect; "
+							 "endpoint: re-add the MPTCP endpoint in place; "
+							 "reconnect: make the walreceiver or apply worker reconnect; off: only report.",
+							 &walmptcp_repair,
+							 WALMPTCP_REPAIR_AUTO,
+							 repair_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("walmptcp");
 
 	walmptcp_registry_init();
@@ -86,6 +124,10 @@ _PG_init(void)
 	walmptcp_install_libpq_interposer();
 	if (!IsUnderPostmaster && walmptcp_listen)
 		walmptcp_install_listen_interposer();
+	if (!IsUnderPostmaster)
+		walmptcp_net_admin_setup(walmptcp_supervisor_enabled);
+	if (walmptcp_supervisor_enabled)
+		walmptcp_supervisor_register();
 
 	walmptcp_preloaded = true;
 }

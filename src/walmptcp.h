@@ -67,7 +67,6 @@ extern void walmptcp_listen_summary(int *mptcp_sockets, int *tcp_sockets,
 /* walrcv_wrapper.c */
 extern void walmptcp_wrap_walreceiver(void);
 
-#endif							/* WALMPTCP_H */
 
 /* registry.c: this node's replication connections, in shared memory */
 typedef enum WalmptcpRole
@@ -107,3 +106,35 @@ extern void walmptcp_registry_remove_fd(int fd);
 extern WalmptcpConnEntry *walmptcp_registry_snapshot(int *count);
 extern const char *walmptcp_role_name(WalmptcpRole role);
 extern WalmptcpRole walmptcp_current_role(void);
+
+/* net_admin.c: CAP_NET_ADMIN and the endpoint helper */
+struct WalmptcpEndpoint;
+extern void walmptcp_net_admin_setup(bool start_helper);
+extern bool walmptcp_have_net_admin(void);
+extern void walmptcp_helper_close(void);
+extern bool walmptcp_helper_available(void);
+extern int	walmptcp_helper_pid(void);
+extern int	walmptcp_helper_readd(uint8 id, struct WalmptcpEndpoint *done);
+
+/* events.c: supervisor events, in shared memory */
+extern Size walmptcp_events_shmem_size(void);
+extern void walmptcp_events_shmem_init(void);
+extern void walmptcp_event(int pid, WalmptcpRole role, const char *local,
+						   const char *remote, const char *event,
+						   const char *detail);
+
+/* supervisor.c */
+extern bool walmptcp_supervisor_enabled;
+extern int	walmptcp_check_interval;
+extern int	walmptcp_repair;
+extern void walmptcp_supervisor_register(void);
+
+typedef enum WalmptcpRepair
+{
+	WALMPTCP_REPAIR_AUTO,
+	WALMPTCP_REPAIR_ENDPOINT,
+	WALMPTCP_REPAIR_RECONNECT,
+	WALMPTCP_REPAIR_OFF
+} WalmptcpRepair;
+
+#endif							/* WALMPTCP_H */

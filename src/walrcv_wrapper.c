@@ -123,6 +123,9 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 	WalmptcpOutcome outcome;
 	char	   *reason;
 
+	/* only the supervisor talks to the endpoint helper */
+	walmptcp_helper_close();
+
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
 	{

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * conn_state.h
+ *	  A registered replication connection and its kernel state.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALMPTCP_CONN_STATE_H
+#define WALMPTCP_CONN_STATE_H
+
+#include "sock_diag.h"
+#include "walmptcp.h"
+
+/* One registered connection and what the kernel has for it. */
+typedef struct Matched
+{
+	WalmptcpConnEntry *entry;
+	DiagSocket *msk;			/* MPTCP socket, or NULL */
+	DiagSocket *tcp;			/* plain TCP socket, or NULL */
+	DiagSocket **subflows;
+	int			n_subflows;
+	bool		withheld;		/* subflows exist, details hidden */
+} Matched;
+
+/* Connections of pid filter_pid (0: all), palloc'd; *count rows. */
+extern Matched *walmptcp_match_connections(int filter_pid, int *count);
+extern uint16 walmptcp_sockaddr_port(const struct sockaddr_storage *ss);
+
+#endif							/* WALMPTCP_CONN_STATE_H */

@@ -1,0 +1,293 @@
+/*-------------------------------------------------------------------------
+ *
+ * endpoint_pm.c
+ *	  Read and re-add MPTCP endpoints through the "mptcp_pm" generic netlink
+ *	  family, with libmnl.
+ *
+ * Re-adding an endpoint exactly as it was (id, flags, device, port) is the
+ * way the kernel maintainers point to for re-creating subflows the in-kernel
+ * path manager will not re-create by itself: a "subflow" endpoint makes the
+ * client open its subflow again, a "signal" endpoint makes the server
+ * announce its address again so the client re-joins it.  An endpoint is
+ * shared by every MPTCP connection of the network namespace: removing it
+ * closes that path's subflows on all of them for a moment.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/mptcp.h>
+
+#include "endpoint_pm.h"
+
+typedef struct Listing
+{
+	WalmptcpEndpoint *out;
+	int			max;
+	int			count;
+	uint16_t	family_id;
+} Listing;
+
+static int
+family_attr_cb(const struct nlattr *attr, void *data)
+{
+	Listing    *l = data;
+
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID)
+		l->family_id = mnl_attr_get_u16(attr);
+	return MNL_CB_OK;
+}
+
+static int
+family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
+}
+
+/* Send one request and run the callback over the answer; 0 or -errno. */
+static int
+request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char		buf[16384];
+	unsigned int portid = mnl_socket_get_portid(nl);
+	unsigned int seq = nlh->nlmsg_seq;
+	ssize_t		ret;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+	{
+		ret = mnl_cb_run(buf, ret, seq, portid, cb, data);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	return ret < 0 ? -errno : 0;
+}
+
+static struct nlmsghdr *
+genl_header(char *buf, uint16_t type, uint8_t cmd, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *genl;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = (unsigned int) time(NULL);
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = type == GENL_ID_CTRL ? 1 : MPTCP_PM_VER;
+	return nlh;
+}
+
+/* Open a generic netlink socket and resolve "mptcp_pm". */
+static struct mnl_socket *
+open_pm(uint16_t *family_id, int *err)
+{
+	char		buf[1024];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_GENERIC);
+	struct nlmsghdr *nlh;
+	Listing		l = {0};
+
+	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+	{
+		*err = -errno;
+		if (nl)
+			mnl_socket_close(nl);
+		return NULL;
+	}
+	nlh = genl_header(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, MPTCP_PM_NAME);
+	*err = request(nl, nlh, family_cb, &l);
+	if (*err == 0 && l.family_id == 0)
+		*err = -ENOENT;
+	if (*err != 0)
+	{
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	*family_id = l.family_id;
+	return nl;
+}
+
+static void
+parse_endpoint(const struct nlattr *nested, WalmptcpEndpoint *ep)
+{
+	const struct nlattr *attr;
+
+	memset(ep, 0, sizeof(*ep));
+	mnl_attr_for_each_nested(attr, nested)
+	{
+		switch (mnl_attr_get_type(attr))
+		{
+			case MPTCP_PM_ADDR_ATTR_FAMILY:
+				ep->family = mnl_attr_get_u16(attr);
+				break;
+			case MPTCP_PM_ADDR_ATTR_ID:
+				ep->id = mnl_attr_get_u8(attr);
+				break;
+			case MPTCP_PM_ADDR_ATTR_ADDR4:
+				memcpy(ep->addr, mnl_attr_get_payload(attr), 4);
+				break;
+			case MPTCP_PM_ADDR_ATTR_ADDR6:
+				memcpy(ep->addr, mnl_attr_get_payload(attr), 16);
+				break;
+			case MPTCP_PM_ADDR_ATTR_PORT:
+				ep->port = mnl_attr_get_u16(attr);
+				break;
+			case MPTCP_PM_ADDR_ATTR_FLAGS:
+				ep->flags = mnl_attr_get_u32(attr);
+				break;
+			case MPTCP_PM_ADDR_ATTR_IF_IDX:
+				ep->ifindex = (int32_t) mnl_attr_get_u32(attr);
+				break;
+		}
+	}
+}
+
+static int
+endpoint_cb(const struct nlmsghdr *nlh, void *data)
+{
+	Listing    *l = data;
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+	{
+		if (mnl_attr_get_type(attr) == MPTCP_PM_ATTR_ADDR && l->count < l->max)
+			parse_endpoint(attr, &l->out[l->count++]);
+	}
+	return MNL_CB_OK;
+}
+
+int
+walmptcp_endpoints_list(WalmptcpEndpoint *out, int max)
+{
+	char		buf[1024];
+	uint16_t	family_id;
+	int			err;
+	struct mnl_socket *nl = open_pm(&family_id, &err);
+	Listing		l = {out, max, 0, 0};
+
+	if (nl == NULL)
+		return err;
+	err = request(nl, genl_header(buf, family_id, MPTCP_PM_CMD_GET_ADDR, NLM_F_DUMP),
+				  endpoint_cb, &l);
+	mnl_socket_close(nl);
+	return err < 0 ? err : l.count;
+}
+
+static void
+put_endpoint(struct nlmsghdr *nlh, const WalmptcpEndpoint *ep, bool id_only)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, MPTCP_PM_ATTR_ADDR);
+
+	mnl_attr_put_u8(nlh, MPTCP_PM_ADDR_ATTR_ID, ep->id);
+	if (!id_only)
+	{
+		mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_FAMILY, ep->family);
+		if (ep->family == AF_INET)
+			mnl_attr_put(nlh, MPTCP_PM_ADDR_ATTR_ADDR4, 4, ep->addr);
+		else
+			mnl_attr_put(nlh, MPTCP_PM_ADDR_ATTR_ADDR6, 16, ep->addr);
+		if (ep->port)
+			mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_PORT, ep->port);
+		mnl_attr_put_u32(nlh, MPTCP_PM_ADDR_ATTR_FLAGS, ep->flags);
+		if (ep->ifindex)
+			mnl_attr_put_u32(nlh, MPTCP_PM_ADDR_ATTR_IF_IDX, (uint32_t) ep->ifindex);
+	}
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static int
+ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return MNL_CB_OK;
+}
+
+int
+walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done)
+{
+	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
+	WalmptcpEndpoint *ep = NULL;
+	char		buf[1024];
+	uint16_t	family_id;
+	int			n,
+				err;
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+
+	n = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (eps[i].id == id)
+			ep = &eps[i];
+	if (ep == NULL)
+		return -ENOENT;			/* only endpoints that exist are touched */
+	*done = *ep;
+
+	nl = open_pm(&family_id, &err);
+	if (nl == NULL)
+		return err;
+	nlh = genl_header(buf, family_id, MPTCP_PM_CMD_DEL_ADDR, NLM_F_ACK);
+	put_endpoint(nlh, ep, true);
+	err = request(nl, nlh, ack_cb, NULL);
+	if (err == 0)
+	{
+		nlh = genl_header(buf, family_id, MPTCP_PM_CMD_ADD_ADDR, NLM_F_ACK);
+		put_endpoint(nlh, ep, false);
+		err = request(nl, nlh, ack_cb, NULL);
+	}
+	mnl_socket_close(nl);
+	return err;
+}
+
+void
+walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len)
+{
+	char		addr[INET6_ADDRSTRLEN] = "?";
+	char		dev[IF_NAMESIZE] = "";
+
+	inet_ntop(ep->family, ep->addr, addr, sizeof(addr));
+	if (ep->ifindex)
+		if_indextoname(ep->ifindex, dev);
+	snprintf(buf, len, "%s id %u%s%s%s%s%s%s", addr, ep->id,
+			 (ep->flags & MPTCP_PM_ADDR_FLAG_SIGNAL) ? " signal" : "",
+			 (ep->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ? " subflow" : "",
+			 (ep->flags & MPTCP_PM_ADDR_FLAG_BACKUP) ? " backup" : "",
+			 (ep->flags & MPTCP_PM_ADDR_FLAG_FULLMESH) ? " fullmesh" : "",
+			 dev[0] ? " dev " : "", dev);
+}
+
+bool
+walmptcp_address_usable(int family, const uint8_t *addr)
+{
+	struct ifaddrs *ifs,
+			   *i;
+	bool		usable = false;
+
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	for (i = ifs; i && !usable; i = i->ifa_next)
+	{
+		const void *a;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
+			continue;
+		if ((i->ifa_flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING))
+			continue;
+		a = family == AF_INET ? (const void *) &((struct sockaddr_in *) i->ifa_addr)->sin_addr
+			: (const void *) &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
+		usable = memcmp(a, addr, family == AF_INET ? 4 : 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return usable;
+}

@@ -1,0 +1,41 @@
+/*-------------------------------------------------------------------------
+ *
+ * endpoint_pm.h
+ *	  The in-kernel MPTCP path manager's endpoints (ip mptcp endpoint).
+ *
+ * Plain C without palloc or ereport: also used by the endpoint helper
+ * process, which must never jump into PostgreSQL's error handling.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALMPTCP_ENDPOINT_PM_H
+#define WALMPTCP_ENDPOINT_PM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WALMPTCP_MAX_ENDPOINTS 64
+
+typedef struct WalmptcpEndpoint
+{
+	uint8_t		id;
+	int			family;			/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];
+	uint16_t	port;			/* 0: none */
+	uint32_t	flags;			/* MPTCP_PM_ADDR_FLAG_* */
+	int32_t		ifindex;		/* 0: none */
+} WalmptcpEndpoint;
+
+/* List this namespace's endpoints (no privilege needed): count or -errno. */
+extern int	walmptcp_endpoints_list(WalmptcpEndpoint *out, int max);
+
+/* Remove endpoint id and add it again exactly as it was (CAP_NET_ADMIN). */
+extern int	walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done);
+
+/* "10.77.2.2 id 1 subflow dev 3" */
+extern void walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len);
+
+/* Is addr configured on an interface that is up with carrier? */
+extern bool walmptcp_address_usable(int family, const uint8_t *addr);
+
+#endif							/* WALMPTCP_ENDPOINT_PM_H */

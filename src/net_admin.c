@@ -1,0 +1,265 @@
+/*-------------------------------------------------------------------------
+ *
+ * net_admin.c
+ *	  Least privilege for CAP_NET_ADMIN, and the endpoint helper.
+ *
+ * Re-adding MPTCP endpoints needs CAP_NET_ADMIN.  A DBA may start
+ * PostgreSQL with it (systemd AmbientCapabilities=CAP_NET_ADMIN), but then
+ * every process PostgreSQL forks or executes would hold it: backends,
+ * COPY ... PROGRAM, archive_command.  Linux offers no hook to strip it from
+ * PostgreSQL's children selectively, so walmptcp moves it out of PostgreSQL
+ * altogether while the postmaster loads it:
+ *
+ * 1. the postmaster forks, twice, a small helper process that keeps only
+ *	  CAP_NET_ADMIN and does one thing: on request, remove an existing
+ *	  endpoint and add it again exactly as it was;
+ * 2. the postmaster drops CAP_NET_ADMIN from its effective, permitted,
+ *	  inheritable and ambient sets before it creates shared memory or forks
+ *	  anything, so no PostgreSQL process and nothing they execute holds it.
+ *
+ * The helper is reparented to init (the postmaster never reaps it, so its
+ * exit cannot look like a crashed backend), talks over a socketpair whose
+ * other end is inherited by PostgreSQL's processes, and exits when the last
+ * of them is gone.  Processes other than the supervisor close their end.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "endpoint_pm.h"
+#include "walmptcp.h"
+
+#define HELPER_MAGIC 0x574d5054		/* "WMPT" */
+
+typedef struct HelperRequest
+{
+	uint32		magic;
+	uint8		op;				/* HELPER_OP_* */
+	uint8		endpoint_id;
+} HelperRequest;
+
+typedef struct HelperReply
+{
+	int32		result;			/* 0 or -errno */
+	int32		pid;
+	WalmptcpEndpoint endpoint;	/* what was re-added */
+} HelperReply;
+
+#define HELPER_OP_PING 1
+#define HELPER_OP_READD 2
+
+static int	helper_fd = -1;
+static int	helper_pid = 0;
+
+static bool
+has_cap(cap_flag_t set, cap_value_t cap)
+{
+	cap_t		caps = cap_get_proc();
+	cap_flag_value_t value = CAP_CLEAR;
+
+	if (caps)
+	{
+		cap_get_flag(caps, cap, set, &value);
+		cap_free(caps);
+	}
+	return value == CAP_SET;
+}
+
+bool
+walmptcp_have_net_admin(void)
+{
+	return has_cap(CAP_EFFECTIVE, CAP_NET_ADMIN);
+}
+
+/* Remove CAP_NET_ADMIN from every set of this process. */
+static bool
+drop_net_admin(void)
+{
+	cap_t		caps = cap_get_proc();
+	cap_value_t list[1] = {CAP_NET_ADMIN};
+	bool		ok;
+
+	if (caps == NULL)
+		return false;
+	ok = cap_set_flag(caps, CAP_EFFECTIVE, 1, list, CAP_CLEAR) == 0 &&
+		cap_set_flag(caps, CAP_PERMITTED, 1, list, CAP_CLEAR) == 0 &&
+		cap_set_flag(caps, CAP_INHERITABLE, 1, list, CAP_CLEAR) == 0 &&
+		cap_set_proc(caps) == 0;
+	cap_free(caps);
+	/* lowering the inheritable bit already cleared it from ambient */
+	(void) cap_set_ambient(CAP_NET_ADMIN, CAP_CLEAR);
+	return ok;
+}
+
+/* The helper keeps CAP_NET_ADMIN and nothing else. */
+static void
+keep_only_net_admin(void)
+{
+	cap_t		caps = cap_init();
+	cap_value_t list[1] = {CAP_NET_ADMIN};
+
+	cap_set_flag(caps, CAP_EFFECTIVE, 1, list, CAP_SET);
+	cap_set_flag(caps, CAP_PERMITTED, 1, list, CAP_SET);
+	(void) cap_set_proc(caps);
+	cap_free(caps);
+	(void) cap_reset_ambient();
+}
+
+static void
+helper_main(int fd)
+{
+	sigset_t	all;
+
+	/* Nothing of the postmaster's: own session, default signals, no fds. */
+	(void) setsid();
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (dup2(fd, 3) < 0)
+		_exit(1);
+	closefrom(4);
+	prctl(PR_SET_NAME, "walmptcp-helper");
+	keep_only_net_admin();
+
+	for (;;)
+	{
+		HelperRequest req;
+		HelperReply reply;
+		ssize_t		n = recv(3, &req, sizeof(req), 0);
+
+		if (n == 0)
+			_exit(0);			/* every PostgreSQL process is gone */
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		memset(&reply, 0, sizeof(reply));
+		reply.pid = getpid();
+		if (n != sizeof(req) || req.magic != HELPER_MAGIC)
+			reply.result = -EINVAL;
+		else if (req.op == HELPER_OP_READD)
+			reply.result = walmptcp_endpoint_readd(req.endpoint_id, &reply.endpoint);
+		else if (req.op != HELPER_OP_PING)
+			reply.result = -EINVAL;
+		(void) send(3, &reply, sizeof(reply), 0);
+	}
+}
+
+static int
+helper_call(uint8 op, uint8 id, HelperReply *reply)
+{
+	HelperRequest req = {HELPER_MAGIC, op, id};
+
+	if (helper_fd < 0)
+		return -ENOTCONN;
+	if (send(helper_fd, &req, sizeof(req), 0) != sizeof(req))
+		return -errno;
+	if (recv(helper_fd, reply, sizeof(*reply), 0) != sizeof(*reply))
+		return -EPIPE;
+	return reply->result;
+}
+
+/*
+ * Postmaster, at preload: hand CAP_NET_ADMIN to the helper (when the
+ * supervisor may use it) and drop it from PostgreSQL.
+ */
+void
+walmptcp_net_admin_setup(bool start_helper)
+{
+	int			sv[2];
+	pid_t		pid;
+	HelperReply reply;
+
+	if (!has_cap(CAP_PERMITTED, CAP_NET_ADMIN) &&
+		!has_cap(CAP_INHERITABLE, CAP_NET_ADMIN))
+		return;
+
+	if (start_helper && has_cap(CAP_PERMITTED, CAP_NET_ADMIN) &&
+		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0)
+	{
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0)
+		{
+			close(sv[0]);
+			if (fork() == 0)
+				helper_main(sv[1]);
+			_exit(0);
+		}
+		close(sv[1]);
+		if (pid > 0)
+		{
+			(void) waitpid(pid, NULL, 0);
+			helper_fd = sv[0];
+			if (helper_call(HELPER_OP_PING, 0, &reply) == 0)
+				helper_pid = reply.pid;
+			else
+			{
+				close(helper_fd);
+				helper_fd = -1;
+			}
+		}
+		else
+			close(sv[0]);
+	}
+
+	if (!drop_net_admin())
+		ereport(WARNING,
+				(errmsg("walmptcp: could not drop CAP_NET_ADMIN: %m")));
+	if (helper_pid)
+		ereport(LOG,
+				(errmsg("walmptcp: CAP_NET_ADMIN moved to the endpoint helper (pid %d); no PostgreSQL process keeps it",
+						helper_pid)));
+	else
+		ereport(LOG,
+				(errmsg("walmptcp: dropped CAP_NET_ADMIN; no PostgreSQL process keeps it")));
+}
+
+/* Processes other than the supervisor: let go of the helper. */
+void
+walmptcp_helper_close(void)
+{
+	if (helper_fd >= 0)
+	{
+		close(helper_fd);
+		helper_fd = -1;
+	}
+}
+
+bool
+walmptcp_helper_available(void)
+{
+	HelperReply reply;
+
+	return helper_call(HELPER_OP_PING, 0, &reply) == 0;
+}
+
+int
+walmptcp_helper_pid(void)
+{
+	return helper_fd >= 0 ? helper_pid : 0;
+}
+
+/* Ask the helper to re-add endpoint id; 0 or -errno. */
+int
+walmptcp_helper_readd(uint8 id, WalmptcpEndpoint *done)
+{
+	HelperReply reply;
+	int			rc = helper_call(HELPER_OP_READD, id, &reply);
+
+	if (rc == 0)
+		*done = reply.endpoint;
+	return rc;
+}
