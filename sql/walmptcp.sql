@@ -8,6 +8,16 @@ SET walmptcp.default_mode = 'require';      -- reloadable only
 SET walmptcp.listen = off;                  -- postmaster only
 SET walmptcp.no_such_setting = 1;           -- prefix is reserved
 SELECT set_config('walmptcp.default_mode', 'maybe', false);
+SHOW walmptcp.supervisor;
+SHOW walmptcp.check_interval;
+SHOW walmptcp.repair;
+-- invalid values are rejected before they reach postgresql.auto.conf
+ALTER SYSTEM SET walmptcp.repair = 'sometimes';
+ALTER SYSTEM SET walmptcp.check_interval = '50ms';
+ALTER SYSTEM SET walmptcp.check_interval = 'soon';
+ALTER SYSTEM SET walmptcp.default_mode = 'maybe';
+ALTER SYSTEM SET walmptcp.listen = 'perhaps';
+SET walmptcp.check_interval = '2s';          -- reloadable only
 
 -- the mptcp keyword, key=value form
 SELECT * FROM walmptcp_parse_conninfo('host=primary mptcp=1 user=repl');
@@ -77,6 +87,7 @@ SELECT * FROM walmptcp_connections(0);
 SELECT * FROM walmptcp_subflows(-5);
 SELECT * FROM walmptcp_connections('x');
 SELECT count(*) FROM walmptcp_stat_replication;
+SELECT count(*) >= 0 AS events_readable FROM walmptcp_events();
 SELECT count(*) FROM walmptcp_stat_wal_receiver;
 -- an unprivileged role may call them (masking is tested with live rows in TAP)
 CREATE ROLE walmptcp_nobody;

@@ -288,7 +288,149 @@ probe_subflows(const Tracker *t)
 	return best;
 }
 
-/* Re-add the endpoints that own this connection's lost subflows. */
+/*
+ * Does the path from local (an endpoint address) to remote answer?  A plain
+ * TCP connection attempt from that address: accepted or refused (RST) both
+ * prove packets flow; a timeout or an unreachable error says they do not.
+ * The client probes the server's port, the server the client's port, where
+ * nothing listens for that source and the answer is a RST.
+ */
+static bool
+path_answers(int family, const char *local, const char *remote, uint16 port)
+{
+	struct sockaddr_storage src,
+				dst;
+	socklen_t	len;
+	int			fd,
+				err = 0;
+	socklen_t	errlen = sizeof(err);
+	struct pollfd pfd;
+	bool		answered = false;
+
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if (family == AF_INET)
+	{
+		((struct sockaddr_in *) &src)->sin_family = AF_INET;
+		((struct sockaddr_in *) &dst)->sin_family = AF_INET;
+		((struct sockaddr_in *) &dst)->sin_port = htons(port);
+		if (inet_pton(AF_INET, local, &((struct sockaddr_in *) &src)->sin_addr) != 1 ||
+			inet_pton(AF_INET, remote, &((struct sockaddr_in *) &dst)->sin_addr) != 1)
+			return false;
+		len = sizeof(struct sockaddr_in);
+	}
+	else
+	{
+		((struct sockaddr_in6 *) &src)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *) &dst)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *) &dst)->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, local, &((struct sockaddr_in6 *) &src)->sin6_addr) != 1 ||
+			inet_pton(AF_INET6, remote, &((struct sockaddr_in6 *) &dst)->sin6_addr) != 1)
+			return false;
+		len = sizeof(struct sockaddr_in6);
+	}
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (bind(fd, (struct sockaddr *) &src, len) == 0)
+	{
+		if (connect(fd, (struct sockaddr *) &dst, len) == 0)
+			answered = true;
+		else if (errno == ECONNREFUSED)
+			answered = true;
+		else if (errno == EINPROGRESS)
+		{
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, PROBE_CONNECT_MS / 2) == 1 &&
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == 0)
+				answered = (err == 0 || err == ECONNREFUSED);
+		}
+	}
+	close(fd);
+	return answered;
+}
+
+static bool
+has_pair(const Tracker *t, const char *local, const char *remote)
+{
+	for (int i = 0; i < t->npairs; i++)
+	{
+		const char *sep = strchr(t->pairs[i], '>');
+
+		if (sep && strncmp(t->pairs[i], local, sep - t->pairs[i]) == 0 &&
+			local[sep - t->pairs[i]] == '\0' &&
+			(remote == NULL || strcmp(sep + 1, remote) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Does this endpoint own a subflow the connection should have and lacks?
+ * Client: a "subflow" endpoint opens a subflow to the server's initial
+ * address (to every known address if "fullmesh").  Both sides: a subflow of
+ * the best set seen, lost, whose local address is the endpoint's.
+ */
+static bool
+endpoint_missing(const Tracker *t, const WalmptcpEndpoint *ep, const char *addr,
+				 const char *peer, const int *lost, int nlost)
+{
+	if (ep->family != t->family)
+		return false;
+	if (client_role(t->role))
+	{
+		if (!(ep->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW))
+			return false;
+		if (!has_pair(t, addr, (ep->flags & MPTCP_PM_ADDR_FLAG_FULLMESH) ? NULL : peer))
+			return true;
+	}
+	else if (!(ep->flags & MPTCP_PM_ADDR_FLAG_SIGNAL))
+		return false;
+
+	/*
+	 * The server goes by history only: whether a client joins an announced
+	 * address is the client's choice (its limits), and a re-add disturbs
+	 * every connection using that address.
+	 */
+	for (int i = 0; i < nlost; i++)
+	{
+		const char *pair = t->best_pairs[lost[i]];
+		size_t		alen = strlen(addr);
+
+		if (strncmp(pair, addr, alen) == 0 && pair[alen] == '>')
+		{
+			if (!client_role(t->role) || (ep->flags & MPTCP_PM_ADDR_FLAG_FULLMESH) ||
+				strcmp(pair + alen + 1, peer) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Where to probe the path of endpoint address addr: the far end of a lost
+ * subflow from it (the server learns the client's other addresses only from
+ * subflows it has seen), else the peer's initial address.
+ */
+static const char *
+probe_target(const Tracker *t, const char *addr, const char *peer,
+			 const int *lost, int nlost)
+{
+	size_t		alen = strlen(addr);
+
+	for (int i = 0; i < nlost; i++)
+	{
+		const char *pair = t->best_pairs[lost[i]];
+
+		if (strncmp(pair, addr, alen) == 0 && pair[alen] == '>')
+			return pair + alen + 1;
+	}
+	return peer;
+}
+
+/* Re-add the endpoints that own this connection's missing subflows. */
 static bool
 repair_endpoints(Tracker *t, const int *lost, int nlost, TimestampTz now)
 {
@@ -298,53 +440,37 @@ repair_endpoints(Tracker *t, const int *lost, int nlost, TimestampTz now)
 	bool		acted = false;
 
 	format_addr(t->family, t->remote_addr, peer, sizeof(peer));
-	for (int i = 0; i < nlost; i++)
+	for (int e = 0; e < neps; e++)
 	{
-		const char *pair = t->best_pairs[lost[i]];
-		const char *sep = strchr(pair, '>');
-		char		local[INET6_ADDRSTRLEN];
+		char		a[INET6_ADDRSTRLEN];
+		char		desc[128];
+		WalmptcpEndpoint done;
+		int			rc;
 
-		if (sep == NULL)
+		format_addr(eps[e].family, eps[e].addr, a, sizeof(a));
+		if (!endpoint_missing(t, &eps[e], a, peer, lost, nlost))
 			continue;
-		strlcpy(local, pair, Min((size_t) (sep - pair + 1), sizeof(local)));
-		for (int e = 0; e < neps; e++)
+		walmptcp_endpoint_describe(&eps[e], desc, sizeof(desc));
+		/* never while the path is down: the address is up and answers */
+		if (!walmptcp_address_usable(eps[e].family, eps[e].addr) ||
+			!path_answers(eps[e].family, a, probe_target(t, a, peer, lost, nlost),
+						  t->remote_port))
+			continue;
+		/* one re-add serves every connection of the host */
+		if (endpoint_readded_at[eps[e].id] != 0 &&
+			!TimestampDifferenceExceeds(endpoint_readded_at[eps[e].id], now,
+										Max(3 * walmptcp_check_interval, 3000)))
 		{
-			char		a[INET6_ADDRSTRLEN];
-			char		desc[128];
-			WalmptcpEndpoint done;
-			int			rc;
-			bool		owner;
-
-			format_addr(eps[e].family, eps[e].addr, a, sizeof(a));
-			if (strcmp(a, local) != 0)
-				continue;
-			if (client_role(t->role))
-				owner = (eps[e].flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) &&
-					((eps[e].flags & MPTCP_PM_ADDR_FLAG_FULLMESH) ||
-					 strcmp(sep + 1, peer) == 0);
-			else
-				owner = (eps[e].flags & MPTCP_PM_ADDR_FLAG_SIGNAL) != 0;
-			if (!owner)
-				continue;
-			walmptcp_endpoint_describe(&eps[e], desc, sizeof(desc));
-			if (!walmptcp_address_usable(eps[e].family, eps[e].addr))
-				continue;		/* never while the path is down */
-			/* one re-add serves every connection of the host */
-			if (endpoint_readded_at[eps[e].id] != 0 &&
-				!TimestampDifferenceExceeds(endpoint_readded_at[eps[e].id], now,
-											Max(3 * walmptcp_check_interval, 3000)))
-			{
-				acted = true;
-				continue;
-			}
-			endpoint_readded_at[eps[e].id] = now;
-			rc = walmptcp_helper_readd(eps[e].id, &done);
-			if (rc == 0)
-				record(t, EV_REPAIR, "re-added endpoint %s for lost subflow %s", desc, pair);
-			else
-				record(t, EV_REPAIR_FAILED, "could not re-add endpoint %s: %s", desc, strerror(-rc));
 			acted = true;
+			continue;
 		}
+		endpoint_readded_at[eps[e].id] = now;
+		rc = walmptcp_helper_readd(eps[e].id, &done);
+		if (rc == 0)
+			record(t, EV_REPAIR, "re-added endpoint %s", desc);
+		else
+			record(t, EV_REPAIR_FAILED, "could not re-add endpoint %s: %s", desc, strerror(-rc));
+		acted = true;
 	}
 	if (acted)
 	{
@@ -470,6 +596,13 @@ observe(Matched *m, TimestampTz now)
 		t->remote_port = k->remote_port;
 		if (reconnect)
 			record(t, EV_RECONNECTED, "new connection with %d subflows", npairs);
+
+		/*
+		 * What would a fresh connection to this server get?  Asked once per
+		 * connection, so that one degraded from the start is noticed too.
+		 */
+		if (client_role(e->role))
+			t->nbest = Max(t->nbest, probe_subflows(t));
 	}
 	else
 	{
@@ -519,7 +652,8 @@ observe(Matched *m, TimestampTz now)
 		t->next_attempt = now;
 		t->attempts = 0;
 		t->gave_up = false;
-		record(t, EV_DEGRADED, "%d of %d subflows; missing %s", npairs, t->nbest, missing);
+		record(t, EV_DEGRADED, "%d of %d subflows; missing %s", npairs, t->nbest,
+			   missing[0] ? missing : "(a fresh connection gets more)");
 	}
 	else if (t->gave_up &&
 			 TimestampDifferenceExceeds(t->degraded_since, now, FORGET_AFTER_MS))

@@ -130,6 +130,13 @@ sub set_conninfo
 	$node->reload if $opts{reload} // 1;
 }
 
+# Make path $path drop everything in both directions ('on') or not ('off').
+sub lab_blackhole
+{
+	my ($self, $path, $state) = @_;
+	lab_cmd('blackhole', $self->{name}, $path, $state);
+}
+
 # Run a command in a host's namespace, return its stdout.
 sub run
 {

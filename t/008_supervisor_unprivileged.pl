@@ -1,0 +1,13 @@
+# Supervisor without privileges: lost subflows come back by making the
+# walreceiver reconnect once a probe shows the lost path answers again.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use WalmptcpLab;
+use PostgreSQL::Test::Cluster;
+use SupervisorFaults;
+use Test::More;
+
+SupervisorFaults::run(net_admin => 0);
+done_testing();

@@ -1,0 +1,285 @@
+# SupervisorFaults: the fault scenarios of the supervisor tests, run against
+# a primary and a standby that either both hold CAP_NET_ADMIN at start
+# (repair in place through the endpoint helper) or do not (reconnect).
+#
+#   SupervisorFaults::run(net_admin => 1);
+#
+# Every scenario: a table written throughout by a background session; the
+# fault; checks that streaming went on while one path lived; the time from
+# "path restored" to the full subflow set on both sides; at the end, primary
+# and standby hold the same rows.
+package SupervisorFaults;
+
+use strict;
+use warnings;
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use WalmptcpLab;
+
+my ($lab, $primary, $standby, $port, @results, $net_admin);
+
+sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q); }
+
+sub subflows
+{
+	my ($node, $role) = @_;
+	my $n = sql($node, "SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = '$role' AND mptcp");
+	return $n;
+}
+
+sub full_set { return subflows($standby, 'walreceiver') >= 3 && subflows($primary, 'walsender') >= 3; }
+
+sub walreceiver_pid { return sql($standby, 'SELECT pid FROM pg_stat_wal_receiver') || 0; }
+
+sub wait_until
+{
+	my ($cond, $timeout) = @_;
+	my $end = time() + ($timeout // 90);
+	while (time() < $end)
+	{
+		return 1 if $cond->();
+		sleep(0.1);
+	}
+	return $cond->();
+}
+
+# While the fault lasts the walreceiver keeps receiving WAL (under heavy
+# load one path is slower than the writer, so replay lags; it must not stop).
+sub streaming_goes_on
+{
+	my ($what) = @_;
+	my $q = "SELECT pg_wal_lsn_diff(flushed_lsn, '0/0') FROM pg_stat_wal_receiver WHERE status = 'streaming'";
+	my $before = sql($standby, $q) || 0;
+	sql($primary, 'INSERT INTO marks VALUES (0)');
+	ok(wait_until(sub { my $now = sql($standby, $q) || 0; $now > $before }, 10),
+		"$what: the standby keeps receiving WAL while one path lives");
+}
+
+sub degraded_seen
+{
+	return wait_until(sub {
+		my $s = subflows($standby, 'walreceiver');
+		my $p = subflows($primary, 'walsender');
+		return ($s > 0 && $s < 3) || ($p > 0 && $p < 3);
+	}, 40);
+}
+
+# Record the time from restore to full set, and whether the walreceiver
+# stayed the same process.
+sub measure
+{
+	my ($fault, $t_restored, $pid_before, %opts) = @_;
+	my $ok = wait_until(\&full_set, 120);
+	my $secs = time() - $t_restored;
+	my $same = walreceiver_pid() == $pid_before;
+	ok($ok, sprintf("%s: full subflow set again (%.1f s after restore)", $fault, $secs));
+	if ($opts{expect_same_pid})
+	{
+		ok($same, "$fault: walreceiver not restarted (repair in place)");
+	}
+	push @results, [ $fault, $secs, $same ? 'no' : 'yes' ];
+}
+
+# ~10 MB/s of WAL for $secs seconds, more than one 50 Mbit/s path carries:
+# data queued on a dead path makes its subflows time out.
+sub heavy_load
+{
+	my ($secs) = @_;
+	return IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
+		'-h', $primary->host, '-p', $port, '-d', 'postgres', '-c',
+		"DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+		   WHILE clock_timestamp() < t0 + interval '$secs s' LOOP
+		     INSERT INTO t (pad) SELECT string_agg(md5(random()::text), '')
+		       FROM generate_series(1, 3000), generate_series(1, 10) g GROUP BY g;
+		     COMMIT; PERFORM pg_sleep(0.1);
+		   END LOOP; END \$\$" ],
+		'>', \my $out, '2>', \my $err);
+}
+
+sub set_repair
+{
+	my ($mode) = @_;
+	for my $node ($primary, $standby)
+	{
+		$node->append_conf('postgresql.conf', "walmptcp.repair = $mode");
+		$node->reload;
+	}
+	sleep(1);
+}
+
+sub link_set
+{
+	my ($path, $state) = @_;
+	$lab->run('primary', 'ip', 'link', 'set', $lab->ifname('primary', $path), $state);
+}
+
+sub run
+{
+	my (%opts) = @_;
+	$net_admin = $opts{net_admin};
+	my $variant = $net_admin ? 'CAP_NET_ADMIN' : 'unprivileged';
+
+	$lab = WalmptcpLab->new(paths => 2, rate => 50);
+	my $P1 = $lab->addr('primary', 1);
+	# subflows on a dead path time out in ~3 s instead of ~15 min
+	for my $h ('primary', 'standby')
+	{
+		$lab->run($h, 'sysctl', '-qw', 'net.ipv4.tcp_retries2=3');
+	}
+	my %caps = $net_admin ? (keep_net_admin => 1) : ();
+	my $conf = "walmptcp.check_interval = 500ms\nwal_retrieve_retry_interval = 1s\n"
+	  . "wal_receiver_timeout = 20s\nwal_sender_timeout = 20s\nwal_keep_size = 4GB\nmax_wal_size = 4GB\n";
+	$primary = $lab->make_primary(conf => $conf, %caps);
+	$port = $primary->port;
+	sql($primary, 'CREATE EXTENSION walmptcp');
+	sql($primary, 'CREATE TABLE t (id serial, pad text); CREATE TABLE marks (id bigint)');
+	$standby = $lab->make_standby($primary, conninfo => "host=$P1 port=$port mptcp=1",
+		conf => $conf, %caps);
+	$primary->wait_for_catchup($standby);
+	ok(wait_until(\&full_set, 60), "$variant: initial full subflow set (3) on both sides");
+	sleep(3);    # let both supervisors see it
+
+	# Least privilege: who holds CAP_NET_ADMIN.
+	my @pids = split /\n/, sql($primary, 'SELECT pid FROM pg_stat_activity');
+	push @pids, $primary->{_pid};
+	my $holders = 0;
+	@pids = grep { -e "/proc/$_/status" } @pids;    # the querying backend is gone
+	for my $pid (@pids)
+	{
+		my $status = eval { slurp_file("/proc/$pid/status") } // '';
+		for my $set ('CapInh', 'CapPrm', 'CapEff', 'CapAmb')
+		{
+			my ($hex) = $status =~ /^$set:\s+([0-9a-f]+)/m;
+			$holders++ if hex($hex) & (1 << 12);
+		}
+	}
+	is($holders, 0, "$variant: no PostgreSQL process holds CAP_NET_ADMIN (" . scalar(@pids) . " processes, 4 sets each)");
+	my $copy_caps = sql($primary, q{CREATE TEMP TABLE c (l text); COPY c FROM PROGRAM 'grep ^Cap /proc/self/status' WITH (FORMAT csv); SELECT string_agg(l, ' ') FROM c});
+	my ($amb) = $copy_caps =~ /CapAmb:\s+([0-9a-f]+)/;
+	my ($prm) = $copy_caps =~ /CapPrm:\s+([0-9a-f]+)/;
+	ok(!(hex($amb) & 4096) && !(hex($prm) & 4096), "$variant: COPY ... PROGRAM child has no CAP_NET_ADMIN");
+	if ($net_admin)
+	{
+		my $helper = $lab->run('primary', 'pgrep', '-x', 'walmptcp-helper');
+		my @h = split /\n/, $helper;
+		ok(@h >= 1, 'endpoint helper runs');
+		my $status = slurp_file("/proc/$h[0]/status");
+		my ($eff) = $status =~ /^CapEff:\s+([0-9a-f]+)/m;
+		is(hex($eff), 1 << 12, 'endpoint helper holds CAP_NET_ADMIN and nothing else');
+	}
+
+	# The writer: ~20 KB of incompressible data every 50 ms, in its own commits.
+	my $writer = IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
+		'-h', $primary->host, '-p', $port, '-d', 'postgres',
+		'-c', q{SET application_name = 'writer'}, '-c',
+		q{DO $$ BEGIN FOR i IN 1..1000000 LOOP
+		  INSERT INTO t (pad) SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 600);
+		  COMMIT; PERFORM pg_sleep(0.05); END LOOP; END $$} ],
+		'>', \my $wout, '2>', \my $werr);
+
+	# (1) subflows killed with ss -K (what a middlebox RST does)
+	my $pid0 = walreceiver_pid();
+	$lab->run('standby', 'ss', '-K', 'src', $lab->addr('standby', 2));
+	my $t0 = time();
+	ok(degraded_seen(), 'ss -K: degraded seen') if !full_set();
+	streaming_goes_on('ss -K');
+	measure('ss -K on path 2', $t0, $pid0, expect_same_pid => $net_admin);
+
+	# (2) path black-holed under load until its subflows time out, then back
+	$pid0 = walreceiver_pid();
+	my $load = heavy_load(25);
+	$lab->lab_blackhole(2, 'on');
+	ok(degraded_seen(), 'path 2 black-holed: its subflows died');
+	streaming_goes_on('path 2 black-holed');
+	sleep(3);
+	$lab->lab_blackhole(2, 'off');
+	$t0 = time();
+	measure('path 2 dead (black hole), then back', $t0, $pid0, expect_same_pid => $net_admin);
+	$load->finish;
+
+	# (3) the standby's path-2 address removed under load and added again
+	$pid0 = walreceiver_pid();
+	my $dev = $lab->ifname('standby', 2);
+	my $S2 = $lab->addr('standby', 2);
+	$load = heavy_load(25);
+	$lab->run('standby', 'ip', 'addr', 'del', "$S2/24", 'dev', $dev);
+	ok(degraded_seen(), 'address removed: degraded');
+	streaming_goes_on('address removed');
+	$lab->run('standby', 'ip', 'addr', 'add', "$S2/24", 'dev', $dev);
+	$lab->run('standby', 'ip', 'route', 'replace', 'default', 'dev', $dev, 'table', '102');
+	$t0 = time();
+	measure('address removed and re-added', $t0, $pid0, expect_same_pid => $net_admin);
+	$load->finish;
+
+	# (4) every path down, then up: the connection dies; nothing is lost
+	$pid0 = walreceiver_pid();
+	link_set(1, 'down');
+	link_set(2, 'down');
+	sleep(8);
+	link_set(1, 'up');
+	link_set(2, 'up');
+	$t0 = time();
+	measure('all paths down 8 s, then up', $t0, $pid0);
+
+	# (5) an endpoint added at run time reaches the live connection
+	set_repair('off');
+	$pid0 = walreceiver_pid();
+	my $eps = $lab->run('standby', 'ip', 'mptcp', 'endpoint', 'show');
+	my ($id) = $eps =~ /^\Q$S2\E id (\d+)/m;
+	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'del', 'id', $id);
+	ok(wait_until(sub { subflows($standby, 'walreceiver') < 3 }, 30), 'endpoint removed: fewer subflows');
+	set_repair('auto');
+	# no id: the kernel may hold the old one for an implicit endpoint
+	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'add', $S2, 'dev', $dev, 'subflow');
+	$t0 = time();
+	measure('endpoint added at run time', $t0, $pid0, expect_same_pid => $net_admin);
+
+	# (6) primary restart, then standby restart
+	$primary->restart;
+	$t0 = time();
+	measure('primary restart', $t0, 0);
+	$standby->restart;
+	$t0 = time();
+	measure('standby restart', $t0, 0);
+	$writer = IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
+		'-h', $primary->host, '-p', $port, '-d', 'postgres', '-c',
+		q{DO $$ BEGIN FOR i IN 1..40 LOOP INSERT INTO t (pad) VALUES ('after restart'); COMMIT; PERFORM pg_sleep(0.05); END LOOP; END $$} ],
+		'>', \$wout, '2>', \$werr);
+	$writer->finish;
+
+	# repair = off leaves things alone, and says what it sees
+	set_repair('off');
+	$lab->run('standby', 'ss', '-K', 'src', $S2);
+	sleep(5);
+	cmp_ok(subflows($standby, 'walreceiver'), '<', 3, 'repair = off: the connection stays degraded');
+	is(sql($standby, q{SELECT count(*) FROM walmptcp_events() WHERE event IN ('repair', 'reconnect') AND event_time > now() - interval '5 s'}),
+		'0', 'repair = off: no repair attempted');
+	set_repair('auto');
+	ok(wait_until(\&full_set, 90), 'repair = auto again: full set');
+
+	# Events and rows.
+	my $events;
+	wait_until(sub {
+		$events = sql($standby, q{SELECT string_agg(DISTINCT event, ',' ORDER BY event) FROM walmptcp_events()});
+		return $events =~ /repaired/;
+	}, 20);
+	like($events, qr/subflow_lost/, "events recorded: $events");
+	like($events, qr/degraded/, 'degraded events recorded');
+	like($events, qr/repaired/, 'repaired events recorded');
+	like($events, $net_admin ? qr/\brepair\b/ : qr/reconnect/, 'repair actions recorded');
+	ok($standby->log_contains(qr/walmptcp: degraded of walreceiver/), 'degradation logged');
+
+	$primary->wait_for_catchup($standby);
+	my $sum = 'SELECT count(*), sum(hashtext(pad)::numeric + id) FROM t';
+	my $p = sql($primary, $sum);
+	is(sql($standby, $sum), $p, "no row lost: primary and standby agree ($p)");
+	is(sql($standby, 'SELECT count(*) FROM marks'), sql($primary, 'SELECT count(*) FROM marks'), 'markers agree');
+
+	diag "\n$variant: fault | time from restore to full subflow set | walreceiver restarted";
+	diag sprintf('%-32s | %5.1f s | %s', @$_) for @results;
+	return;
+}
+
+1;
