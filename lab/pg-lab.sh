@@ -1,0 +1,91 @@
+# pg-lab.sh: PostgreSQL servers inside a walmptcp-lab topology, for the demo
+# and the benchmark (the TAP tests use t/WalmptcpLab.pm instead).  Source it
+# from a bash script running as root:
+#
+#   . lab/pg-lab.sh
+#   pglab_up NAME PATHS RATE          # lab + work dir, cleaned up at exit
+#   pglab_primary [extra conf]        # primary on port 5432, walmptcp loaded
+#   pglab_base                        # base backup for standbys
+#   pglab_standby SNAME PORT MODE     # standby clone, mptcp=MODE, not started
+#   pg HOST PROG ARGS...              # a PostgreSQL program in a namespace
+#   psql_p SQL / psql_s PORT SQL      # one query on the primary / a standby
+#
+# Servers run as the postgres user with no capabilities, or with
+# CAP_NET_ADMIN when PGLAB_NET_ADMIN=1 (the supervisor's endpoint repair).
+
+PGLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB="$PGLAB_TOP/lab/walmptcp-lab"
+PGBIN=$(pg_config --bindir)
+
+pglab_cleanup() {
+	[ -n "${PGLAB_NAME:-}" ] && "$LAB" down "$PGLAB_NAME" 2>/dev/null
+	[ -n "${PGLAB_WORK:-}" ] && rm -rf "$PGLAB_WORK"
+	PGLAB_NAME=
+}
+
+pglab_up() {
+	PGLAB_NAME=$1
+	PGLAB_WORK=$(mktemp -d /tmp/walmptcp-lab.XXXXXX)
+	chown postgres: "$PGLAB_WORK"
+	trap pglab_cleanup EXIT INT TERM
+	"$LAB" up "$PGLAB_NAME" --paths "$2" --rate "$3"
+	P1=$("$LAB" addr "$PGLAB_NAME" primary 1)
+}
+
+pg() {
+	local host=$1 prog=$2 caps=(--inh-caps=-all --ambient-caps=-all)
+	shift 2
+	[ "${PGLAB_NET_ADMIN:-0}" = 1 ] && caps=(--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin)
+	"$LAB" exec "$PGLAB_NAME" "$host" setpriv --reuid=postgres --regid=postgres --init-groups \
+		"${caps[@]}" -- "$PGBIN/$prog" "$@"
+}
+
+psql_p() { pg primary psql -X -qAt -h "$PGLAB_WORK" -p 5432 -d postgres -c "$1"; }
+psql_s() { pg standby psql -X -qAt -h "$PGLAB_WORK" -p "$1" -d postgres -c "$2"; }
+
+pglab_primary() {
+	pg primary initdb -D "$PGLAB_WORK/primary" -A trust >/dev/null
+	cat >> "$PGLAB_WORK/primary/postgresql.conf" <<EOF
+shared_preload_libraries = 'walmptcp'
+listen_addresses = '*'
+port = 5432
+unix_socket_directories = '$PGLAB_WORK'
+max_wal_size = 8GB
+wal_keep_size = 8GB
+wal_level = logical
+${1:-}
+EOF
+	printf 'host all all 10.77.0.0/16 trust\nhost replication all 10.77.0.0/16 trust\n' \
+		>> "$PGLAB_WORK/primary/pg_hba.conf"
+	pg primary pg_ctl -D "$PGLAB_WORK/primary" -l "$PGLAB_WORK/primary.log" -w start >/dev/null
+}
+
+pglab_base() {
+	pg standby pg_basebackup -h "$P1" -p 5432 -D "$PGLAB_WORK/base" -X stream --no-sync
+}
+
+pglab_standby() {
+	local sname=$1 port=$2 mode=$3
+	rm -rf "${PGLAB_WORK:?}/$sname"
+	cp -a "$PGLAB_WORK/base" "$PGLAB_WORK/$sname"
+	cat >> "$PGLAB_WORK/$sname/postgresql.conf" <<EOF
+port = $port
+primary_conninfo = 'host=$P1 port=5432 application_name=$sname mptcp=$mode'
+EOF
+	touch "$PGLAB_WORK/$sname/standby.signal"
+	chown postgres: "$PGLAB_WORK/$sname/standby.signal"
+}
+
+pglab_start() { pg standby pg_ctl -D "$PGLAB_WORK/$1" -l "$PGLAB_WORK/$1.log" -w start >/dev/null; }
+pglab_stop() { pg standby pg_ctl -D "$PGLAB_WORK/$1" -m fast -w stop >/dev/null; }
+
+# Wait until standby SNAME streams.
+pglab_wait_streaming() {
+	for _ in $(seq 1 100); do
+		[ "$(psql_p "select count(*) from pg_stat_replication where application_name='$1' and state='streaming'")" = 1 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+now() { date +%s.%N; }
