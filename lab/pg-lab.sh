@@ -61,6 +61,7 @@ EOF
 }
 
 pglab_base() {
+	rm -rf "${PGLAB_WORK:?}/base"
 	pg standby pg_basebackup -h "$P1" -p 5432 -D "$PGLAB_WORK/base" -X stream --no-sync
 }
 
@@ -79,9 +80,9 @@ EOF
 pglab_start() { pg standby pg_ctl -D "$PGLAB_WORK/$1" -l "$PGLAB_WORK/$1.log" -w start >/dev/null; }
 pglab_stop() { pg standby pg_ctl -D "$PGLAB_WORK/$1" -m fast -w stop >/dev/null; }
 
-# Wait until standby SNAME streams.
+# Wait until standby SNAME streams (caught up), at most 2 minutes.
 pglab_wait_streaming() {
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do
 		[ "$(psql_p "select count(*) from pg_stat_replication where application_name='$1' and state='streaming'")" = 1 ] && return 0
 		sleep 0.2
 	done
