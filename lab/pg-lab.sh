@@ -62,7 +62,7 @@ EOF
 
 pglab_base() {
 	rm -rf "${PGLAB_WORK:?}/base"
-	pg standby pg_basebackup -h "$P1" -p 5432 -D "$PGLAB_WORK/base" -X stream --no-sync
+	pg standby pg_basebackup -h "$P1" -p 5432 -D "$PGLAB_WORK/base" -X stream --no-sync -c fast
 }
 
 pglab_standby() {
