@@ -81,20 +81,26 @@ may_see_details(void)
 	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
 
+/* Common start of both functions: checks, arguments, the join. */
+static Matched *
+begin_scan(FunctionCallInfo fcinfo, bool *details, int *n)
+{
+	int			filter_pid;
+
+	walmptcp_require_preload();
+	filter_pid = pid_argument(fcinfo);
+	*details = may_see_details();
+	InitMaterializedSRF(fcinfo, 0);
+	return walmptcp_match_connections(filter_pid, n);
+}
+
 Datum
 walmptcp_connections(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			filter_pid;
 	bool		details;
-	Matched    *matched;
 	int			n;
-
-	walmptcp_require_preload();
-	filter_pid = pid_argument(fcinfo);
-	details = may_see_details();
-	InitMaterializedSRF(fcinfo, 0);
-	matched = walmptcp_match_connections(filter_pid, &n);
+	Matched    *matched = begin_scan(fcinfo, &details, &n);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -238,16 +244,9 @@ Datum
 walmptcp_subflows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			filter_pid;
 	bool		details;
-	Matched    *matched;
 	int			n;
-
-	walmptcp_require_preload();
-	filter_pid = pid_argument(fcinfo);
-	details = may_see_details();
-	InitMaterializedSRF(fcinfo, 0);
-	matched = walmptcp_match_connections(filter_pid, &n);
+	Matched    *matched = begin_scan(fcinfo, &details, &n);
 
 	for (int i = 0; i < n; i++)
 	{
