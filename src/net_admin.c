@@ -73,12 +73,6 @@ has_cap(cap_flag_t set, cap_value_t cap)
 	return value == CAP_SET;
 }
 
-bool
-walmptcp_have_net_admin(void)
-{
-	return has_cap(CAP_EFFECTIVE, CAP_NET_ADMIN);
-}
-
 /* Remove CAP_NET_ADMIN from every set of this process. */
 static bool
 drop_net_admin(void)
@@ -244,12 +238,6 @@ walmptcp_helper_available(void)
 	HelperReply reply;
 
 	return helper_call(HELPER_OP_PING, 0, &reply) == 0;
-}
-
-int
-walmptcp_helper_pid(void)
-{
-	return helper_fd >= 0 ? helper_pid : 0;
 }
 
 /* Ask the helper to re-add endpoint id; 0 or -errno. */

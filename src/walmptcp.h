@@ -110,10 +110,8 @@ extern WalmptcpRole walmptcp_current_role(void);
 /* net_admin.c: CAP_NET_ADMIN and the endpoint helper */
 struct WalmptcpEndpoint;
 extern void walmptcp_net_admin_setup(bool start_helper);
-extern bool walmptcp_have_net_admin(void);
 extern void walmptcp_helper_close(void);
 extern bool walmptcp_helper_available(void);
-extern int	walmptcp_helper_pid(void);
 extern int	walmptcp_helper_readd(uint8 id, struct WalmptcpEndpoint *done);
 
 /* events.c: supervisor events, in shared memory */
