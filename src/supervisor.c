@@ -223,50 +223,63 @@ pair_difference(char (*a)[PAIR_LEN], int na, char (*b)[PAIR_LEN], int nb,
 	return n;
 }
 
+/* A socket address for family, address bytes and port; returns its length. */
+static socklen_t
+make_sockaddr(int family, const uint8 *addr, uint16 port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET)
+	{
+		struct sockaddr_in *in = (struct sockaddr_in *) ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, addr, 4);
+		return sizeof(*in);
+	}
+	else
+	{
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, addr, 16);
+		return sizeof(*in6);
+	}
+}
+
+/* Connect a non-blocking socket, waiting at most timeout_ms: 0 or an errno. */
+static int
+connect_within(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+	int			err = 0;
+	socklen_t	errlen = sizeof(err);
+	struct pollfd pfd = {fd, POLLOUT, 0};
+
+	if (connect(fd, (const struct sockaddr *) ss, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
+		return errno;
+	return err;
+}
+
 /* How many subflows does a fresh MPTCP connection to the peer get? */
 static int
 probe_subflows(const Tracker *t)
 {
 	struct sockaddr_storage ss;
-	socklen_t	sslen;
+	socklen_t	sslen = make_sockaddr(t->family, t->remote_addr, t->remote_port, &ss);
 	int			fd,
-				best = 0,
-				err = 0;
-	socklen_t	errlen = sizeof(err);
-	struct pollfd pfd;
-
-	memset(&ss, 0, sizeof(ss));
-	if (t->family == AF_INET)
-	{
-		struct sockaddr_in *in = (struct sockaddr_in *) &ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(t->remote_port);
-		memcpy(&in->sin_addr, t->remote_addr, 4);
-		sslen = sizeof(*in);
-	}
-	else
-	{
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(t->remote_port);
-		memcpy(&in6->sin6_addr, t->remote_addr, 16);
-		sslen = sizeof(*in6);
-	}
+				best = 0;
 
 	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
 	if (fd < 0)
 		return 0;
-	if (connect(fd, (struct sockaddr *) &ss, sslen) != 0 && errno != EINPROGRESS)
-	{
-		close(fd);
-		return 0;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, PROBE_CONNECT_MS) != 1 ||
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0 || err != 0)
+	if (connect_within(fd, &ss, sslen, PROBE_CONNECT_MS) != 0)
 	{
 		close(fd);
 		return 0;
@@ -298,55 +311,28 @@ probe_subflows(const Tracker *t)
 static bool
 path_answers(int family, const char *local, const char *remote, uint16 port)
 {
+	uint8		local_addr[16],
+				remote_addr[16];
 	struct sockaddr_storage src,
 				dst;
 	socklen_t	len;
 	int			fd,
-				err = 0;
-	socklen_t	errlen = sizeof(err);
-	struct pollfd pfd;
+				rc;
 	bool		answered = false;
 
-	memset(&src, 0, sizeof(src));
-	memset(&dst, 0, sizeof(dst));
-	if (family == AF_INET)
-	{
-		((struct sockaddr_in *) &src)->sin_family = AF_INET;
-		((struct sockaddr_in *) &dst)->sin_family = AF_INET;
-		((struct sockaddr_in *) &dst)->sin_port = htons(port);
-		if (inet_pton(AF_INET, local, &((struct sockaddr_in *) &src)->sin_addr) != 1 ||
-			inet_pton(AF_INET, remote, &((struct sockaddr_in *) &dst)->sin_addr) != 1)
-			return false;
-		len = sizeof(struct sockaddr_in);
-	}
-	else
-	{
-		((struct sockaddr_in6 *) &src)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *) &dst)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *) &dst)->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, local, &((struct sockaddr_in6 *) &src)->sin6_addr) != 1 ||
-			inet_pton(AF_INET6, remote, &((struct sockaddr_in6 *) &dst)->sin6_addr) != 1)
-			return false;
-		len = sizeof(struct sockaddr_in6);
-	}
+	if (inet_pton(family, local, local_addr) != 1 ||
+		inet_pton(family, remote, remote_addr) != 1)
+		return false;
+	len = make_sockaddr(family, local_addr, 0, &src);
+	(void) make_sockaddr(family, remote_addr, port, &dst);
 
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	if (bind(fd, (struct sockaddr *) &src, len) == 0)
 	{
-		if (connect(fd, (struct sockaddr *) &dst, len) == 0)
-			answered = true;
-		else if (errno == ECONNREFUSED)
-			answered = true;
-		else if (errno == EINPROGRESS)
-		{
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, PROBE_CONNECT_MS / 2) == 1 &&
-				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == 0)
-				answered = (err == 0 || err == ECONNREFUSED);
-		}
+		rc = connect_within(fd, &dst, len, PROBE_CONNECT_MS / 2);
+		answered = (rc == 0 || rc == ECONNREFUSED);
 	}
 	close(fd);
 	return answered;
