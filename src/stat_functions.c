@@ -213,10 +213,10 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
 		}
 		c += 4;
-		/* token */
+		/* token, unpadded like ss -Mni prints it, so a DBA can grep for it */
 		if (details && m->msk && is_mptcp)
 		{
-			values[c] = CStringGetTextDatum(psprintf("%08x", m->msk->mptcp.token));
+			values[c] = CStringGetTextDatum(psprintf("%x", m->msk->mptcp.token));
 			nulls[c] = false;
 		}
 		c++;

@@ -82,7 +82,7 @@ for my $side ([ 'standby', $standby, 'walreceiver' ], [ 'primary', $primary, 'wa
 	is(scalar(split /\n/, $kernel), $n, "$host: subflows column equals the kernel's subflow count");
 
 	my $mni = $lab->run($host, 'ss', '-HMni', 'state', 'established');
-	like($mni, qr/token:$token/, "$host: token matches ss -Mni");
+	like($mni, qr/\btoken:$token\b/, "$host: token is printed as ss -Mni prints it");
 }
 
 # Byte counters grow while WAL flows.
