@@ -150,10 +150,16 @@ libpq_socket_interposer(int domain, int type, int protocol)
 	int			fd;
 	int			refused;
 
-	if (!client_window_open || !is_inet_stream(domain, type, protocol))
+	if (!client_window_open)
 		return socket(domain, type, protocol);
 
-	if (client_wants_mptcp)
+	/*
+	 * Remember Unix-domain sockets too: the connection may end up on one
+	 * (host=/path, or a multi-host list), and the outcome must say so.
+	 */
+	if (!is_inet_stream(domain, type, protocol))
+		fd = socket(domain, type, protocol);
+	else if (client_wants_mptcp)
 		fd = mptcp_socket_or_tcp(domain, type, &refused);
 	else
 		fd = socket(domain, type, protocol);
@@ -222,7 +228,7 @@ walmptcp_begin_client_connect(bool want_mptcp)
 	deferred_timeout_fd = -1;
 }
 
-/* Close the window; returns the last inet stream socket libpq created. */
+/* Close the window; returns the last socket libpq created. */
 int
 walmptcp_end_client_connect(void)
 {
@@ -237,12 +243,20 @@ walmptcp_end_client_connect(void)
 WalmptcpOutcome
 walmptcp_socket_outcome(int fd, char **reason)
 {
+	int			domain = 0;
 	int			proto = 0;
 	int			is_mptcp = 0;
-	socklen_t	len = sizeof(proto);
+	socklen_t	len = sizeof(domain);
 	struct mptcp_info info;
 
 	*reason = NULL;
+	if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+		domain == AF_UNIX)
+	{
+		*reason = pstrdup("the connection uses a Unix-domain socket, where Multipath TCP does not apply");
+		return WALMPTCP_OUTCOME_UNIX_SOCKET;
+	}
+	len = sizeof(proto);
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
 		proto != IPPROTO_MPTCP)
 	{
@@ -252,6 +266,8 @@ walmptcp_socket_outcome(int fd, char **reason)
 							   strerror(kernel_refusal_errno));
 			return WALMPTCP_OUTCOME_KERNEL_REFUSED;
 		}
+		if (fd < 0)
+			*reason = pstrdup("walmptcp did not see libpq create the connection's socket");
 		return WALMPTCP_OUTCOME_TCP;
 	}
 

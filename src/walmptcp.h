@@ -50,7 +50,8 @@ typedef enum WalmptcpOutcome
 	WALMPTCP_OUTCOME_TCP,		/* plain TCP was asked for */
 	WALMPTCP_OUTCOME_MPTCP,		/* MPTCP end to end */
 	WALMPTCP_OUTCOME_KERNEL_REFUSED,	/* local kernel refused MPTCP */
-	WALMPTCP_OUTCOME_PEER_FALLBACK	/* peer answered without MPTCP */
+	WALMPTCP_OUTCOME_PEER_FALLBACK,	/* peer answered without MPTCP */
+	WALMPTCP_OUTCOME_UNIX_SOCKET	/* Unix-domain socket: no TCP at all */
 } WalmptcpOutcome;
 
 extern void walmptcp_install_listen_interposer(void);

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "fmgr.h"
 #include "replication/walreceiver.h"
@@ -34,7 +35,7 @@ static walrcv_check_conninfo_fn original_check_conninfo;
 static walrcv_get_dbname_from_conninfo_fn original_get_dbname_from_conninfo;
 #endif
 
-/* "server 10.0.0.1 port 5432", for messages. */
+/* "server "10.0.0.1" port 5432" or "server socket "/path"", for messages. */
 static char *
 describe_peer(int fd)
 {
@@ -58,6 +59,14 @@ describe_peer(int fd)
 
 			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 			port = ntohs(in6->sin6_port);
+		}
+		else if (addr.ss_family == AF_UNIX)
+		{
+			struct sockaddr_un *un = (struct sockaddr_un *) &addr;
+
+			return psprintf("server socket \"%.*s\"",
+							(int) (len - offsetof(struct sockaddr_un, sun_path)),
+							un->sun_path);
 		}
 	}
 	return psprintf("server \"%s\" port %d", host, port);
@@ -114,6 +123,34 @@ mode_source(const WalmptcpConninfo *ci)
 	return ci->specified ? "connection option mptcp" : "walmptcp.default_mode";
 }
 
+/*
+ * A connection over a Unix-domain socket (host=/path) has no paths to
+ * spread over.  It is not registered: the SQL functions show network
+ * connections only.
+ */
+static WalReceiverConn *
+unix_socket_connection(WalReceiverConn *conn, int fd,
+					   const WalmptcpConninfo *ci, const char *reason,
+					   char **err)
+{
+	if (ci->mode == WALMPTCP_MODE_REQUIRE)
+	{
+		char	   *peer = describe_peer(fd);
+
+		original_disconnect(conn);
+		*err = psprintf("walmptcp: Multipath TCP is required (%s = require) but the connection to %s is not TCP: %s",
+						mode_source(ci), peer, reason);
+		return NULL;
+	}
+	if (ci->mode == WALMPTCP_MODE_PREFER)
+		ereport(LOG,
+				(errmsg("walmptcp: replication connection to %s does not use Multipath TCP",
+						describe_peer(fd)),
+				 errdetail("%s.", reason),
+				 errhint("Give a host name or address in the connection string to replicate over the network.")));
+	return conn;
+}
+
 static WalReceiverConn *
 wrapped_connect(WALRCV_CONNECT_PARAMS)
 {
@@ -148,6 +185,8 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 		return NULL;
 
 	outcome = walmptcp_socket_outcome(fd, &reason);
+	if (outcome == WALMPTCP_OUTCOME_UNIX_SOCKET)
+		return unix_socket_connection(conn, fd, &ci, reason, err);
 	walmptcp_apply_deferred_options(fd, outcome);
 	if (ci.mode == WALMPTCP_MODE_OFF || outcome == WALMPTCP_OUTCOME_MPTCP)
 	{

@@ -116,4 +116,26 @@ $primary->wait_for_catchup($standby2);
 is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '20',
 	'streaming resumes with require');
 
+# A Unix-domain socket (host=/dir) has no paths: require refuses it,
+# prefer streams over it with one LOG line and registers nothing.
+my $sockdir = $primary->host;
+$offset = -s $standby2->logfile;
+$lab->set_conninfo($standby2, "host=$sockdir port=$port mptcp=require");
+ok($standby2->wait_for_log(
+		qr/could not connect to the primary server: walmptcp: Multipath TCP is required \(connection option mptcp = require\) but the connection to server socket "\Q$sockdir\E\/\.s\.PGSQL\.$port" is not TCP: the connection uses a Unix-domain socket, where Multipath TCP does not apply/,
+		$offset),
+	'Unix-domain socket: require fails and names the socket');
+$offset = -s $standby2->logfile;
+$lab->set_conninfo($standby2, "host=$sockdir port=$port mptcp=1");
+ok($standby2->wait_for_log(
+		qr/LOG:  walmptcp: replication connection to server socket "\Q$sockdir\E\/\.s\.PGSQL\.$port" does not use Multipath TCP\n.*DETAIL:  the connection uses a Unix-domain socket/,
+		$offset),
+	'Unix-domain socket: prefer streams and says why it is not MPTCP');
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 10)');
+$primary->wait_for_catchup($standby2);
+is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '30',
+	'Unix-domain socket: streaming continues');
+is($standby2->safe_psql('postgres', 'SELECT count(*) FROM walmptcp_connections()'), '0',
+	'Unix-domain socket: not a network connection, not in walmptcp_connections()');
+
 done_testing();
