@@ -38,12 +38,16 @@ sub mptcp_state
 	return (\@m, \@sub, $k);
 }
 
-my ($conns, $subflows);
+# The supervisor's one-off probe of a new connection (1.5 s) is a second
+# MPTCP connection while it lasts: wait for the state both kernels agree on.
+my ($conns, $subflows, $pk);
 WalmptcpLab::wait_for(sub {
 	($conns, $subflows) = mptcp_state(qr/^\Q$P1\E:$port$/);
+	$pk = $lab->kernel_connections('primary', $port);
 	return @$conns == 1 && $conns->[0]{subflows_extra} >= 1
-	  && (grep { $_->{local} =~ /^\Q$S2\E[:%]/ } @$subflows);
-}) or diag explain [ $conns, $subflows ];
+	  && (grep { $_->{local} =~ /^\Q$S2\E[:%]/ } @$subflows)
+	  && @{ $pk->{mptcp} } == 1;
+}) or diag explain [ $conns, $subflows, $pk ];
 is(scalar @$conns, 1, 'kernel: exactly one MPTCP connection to the primary');
 cmp_ok(scalar @$subflows, '>=', 2, 'kernel: at least 2 subflows');
 ok((grep { $_->{local} =~ /^\Q$S1\E:/ } @$subflows), 'a subflow on path 1');
@@ -51,7 +55,6 @@ ok((grep { $_->{local} =~ /^\Q$S2\E[:%]/ } @$subflows), 'a subflow on path 2');
 note 'subflows: ' . join(', ', map { "$_->{local} -> $_->{remote}" } @$subflows);
 
 # The primary's kernel agrees.
-my $pk = $lab->kernel_connections('primary', $port);
 is(scalar @{ $pk->{mptcp} }, 1, 'primary kernel: one MPTCP connection');
 
 $primary->safe_psql('postgres',

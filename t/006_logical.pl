@@ -104,6 +104,11 @@ like($err, qr/invalid value for connection option "mptcp": "sometimes"/, 'ALTER 
 # The same copy over plain TCP, for the time comparison.
 $sub->safe_psql('postgres', 'DROP SUBSCRIPTION s1; TRUNCATE big');
 $pub_sum = $pub->safe_psql('postgres', $checksum_sql);
+# s1's connections and the supervisor's short probe of its last one (a few
+# seconds) are gone before the TCP run counts MPTCP connections.
+ok(WalmptcpLab::wait_for(sub {
+	scalar @{ $lab->kernel_connections('standby', $pport)->{mptcp} } == 0;
+}), 'after DROP SUBSCRIPTION: no MPTCP connection to the publisher is left');
 my ($t_tcp, $kbest_tcp) = tablesync('s2', '0');
 note sprintf('tablesync over TCP: %.1f s, kernel MPTCP connections with subflows: %d', $t_tcp, $kbest_tcp);
 is($kbest_tcp, 0, 'mptcp=0: the kernel shows no MPTCP connection');
