@@ -29,6 +29,10 @@
 
 #include "endpoint_pm.h"
 
+#ifndef MPTCP_PM_ADDR_FLAG_IMPLICIT
+#define MPTCP_PM_ADDR_FLAG_IMPLICIT (1 << 4)	/* Linux 5.17+ uapi */
+#endif
+
 typedef struct Listing
 {
 	WalmptcpEndpoint *out;
@@ -184,13 +188,23 @@ walmptcp_endpoints_list(WalmptcpEndpoint *out, int max)
 	return err < 0 ? err : l.count;
 }
 
+/* The endpoint's attributes: its id only (to delete it), all of them, or
+ * all but the id (the kernel picks one). */
+typedef enum EndpointAttrs
+{
+	ENDPOINT_ID_ONLY,
+	ENDPOINT_ALL,
+	ENDPOINT_ALL_BUT_ID
+} EndpointAttrs;
+
 static void
-put_endpoint(struct nlmsghdr *nlh, const WalmptcpEndpoint *ep, bool id_only)
+put_endpoint(struct nlmsghdr *nlh, const WalmptcpEndpoint *ep, EndpointAttrs attrs)
 {
 	struct nlattr *nest = mnl_attr_nest_start(nlh, MPTCP_PM_ATTR_ADDR);
 
-	mnl_attr_put_u8(nlh, MPTCP_PM_ADDR_ATTR_ID, ep->id);
-	if (!id_only)
+	if (attrs != ENDPOINT_ALL_BUT_ID)
+		mnl_attr_put_u8(nlh, MPTCP_PM_ADDR_ATTR_ID, ep->id);
+	if (attrs != ENDPOINT_ID_ONLY)
 	{
 		mnl_attr_put_u16(nlh, MPTCP_PM_ADDR_ATTR_FAMILY, ep->family);
 		if (ep->family == AF_INET)
@@ -212,17 +226,72 @@ ack_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int
+pm_command(struct mnl_socket *nl, uint16_t family_id, uint8_t cmd,
+		   const WalmptcpEndpoint *ep, EndpointAttrs attrs)
+{
+	char		buf[1024];
+	struct nlmsghdr *nlh = genl_header(buf, family_id, cmd, NLM_F_ACK);
+
+	put_endpoint(nlh, ep, attrs);
+	return request(nl, nlh, ack_cb, NULL);
+}
+
+/*
+ * Add a just-deleted endpoint back.  Between the delete and the add, a
+ * subflow on the endpoint's address (one the peer's announcement opened,
+ * say) can make the kernel create an implicit endpoint for that address,
+ * taking the freed id or the address: EBUSY or EEXIST.  Remove that
+ * implicit entry and try again; failing that, add the endpoint under an id
+ * the kernel picks (which replaces an implicit entry), so that the host
+ * never loses an endpoint to a repair.
+ */
+static int
+add_back(struct mnl_socket *nl, uint16_t family_id, WalmptcpEndpoint *ep)
+{
+	int			err = pm_command(nl, family_id, MPTCP_PM_CMD_ADD_ADDR, ep, ENDPOINT_ALL);
+	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
+	int			n;
+
+	if (err != -EBUSY && err != -EEXIST)
+		return err;
+
+	n = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	for (int i = 0; i < n; i++)
+	{
+		bool		same_addr = eps[i].family == ep->family &&
+			memcmp(eps[i].addr, ep->addr, ep->family == AF_INET ? 4 : 16) == 0;
+
+		if ((eps[i].flags & MPTCP_PM_ADDR_FLAG_IMPLICIT) &&
+			(same_addr || eps[i].id == ep->id))
+			(void) pm_command(nl, family_id, MPTCP_PM_CMD_DEL_ADDR, &eps[i], ENDPOINT_ID_ONLY);
+	}
+	err = pm_command(nl, family_id, MPTCP_PM_CMD_ADD_ADDR, ep, ENDPOINT_ALL);
+	if (err != -EBUSY && err != -EEXIST)
+		return err;
+
+	err = pm_command(nl, family_id, MPTCP_PM_CMD_ADD_ADDR, ep, ENDPOINT_ALL_BUT_ID);
+	if (err != 0)
+		return err;
+	n = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	for (int i = 0; i < n; i++)
+	{
+		if (eps[i].family == ep->family &&
+			memcmp(eps[i].addr, ep->addr, ep->family == AF_INET ? 4 : 16) == 0)
+			ep->id = eps[i].id;
+	}
+	return 0;
+}
+
 int
 walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done)
 {
 	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
 	WalmptcpEndpoint *ep = NULL;
-	char		buf[1024];
 	uint16_t	family_id;
 	int			n,
 				err;
 	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
 
 	n = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
 	if (n < 0)
@@ -237,15 +306,9 @@ walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done)
 	nl = open_pm(&family_id, &err);
 	if (nl == NULL)
 		return err;
-	nlh = genl_header(buf, family_id, MPTCP_PM_CMD_DEL_ADDR, NLM_F_ACK);
-	put_endpoint(nlh, ep, true);
-	err = request(nl, nlh, ack_cb, NULL);
+	err = pm_command(nl, family_id, MPTCP_PM_CMD_DEL_ADDR, ep, ENDPOINT_ID_ONLY);
 	if (err == 0)
-	{
-		nlh = genl_header(buf, family_id, MPTCP_PM_CMD_ADD_ADDR, NLM_F_ACK);
-		put_endpoint(nlh, ep, false);
-		err = request(nl, nlh, ack_cb, NULL);
-	}
+		err = add_back(nl, family_id, done);
 	mnl_socket_close(nl);
 	return err;
 }

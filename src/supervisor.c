@@ -26,7 +26,8 @@
  *				 walreceiver or apply worker is asked to reconnect (SIGTERM;
  *				 PostgreSQL restarts it after wal_retrieve_retry_interval).
  *	 auto	   - endpoint when the endpoint helper holds CAP_NET_ADMIN;
- *				 reconnect when it does not, or when in-place repair has not
+ *				 reconnect when it does not, when the initial subflow is
+ *				 lost (no endpoint owns it), or when in-place repair has not
  *				 restored the full set within ESCALATE_AFTER_MS.
  *	 off	   - events only.
  * Attempts back off exponentially (capped at 60 s); after MAX_ATTEMPTS the
@@ -221,6 +222,17 @@ pair_difference(char (*a)[PAIR_LEN], int na, char (*b)[PAIR_LEN], int nb,
 			out[n++] = i;
 	}
 	return n;
+}
+
+static bool
+pair_listed(char (*pairs)[PAIR_LEN], int n, const char *pair)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (strcmp(pairs[i], pair) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* A socket address for family, address bytes and port; returns its length. */
@@ -453,7 +465,11 @@ repair_endpoints(Tracker *t, const int *lost, int nlost, TimestampTz now)
 		endpoint_readded_at[eps[e].id] = now;
 		rc = walmptcp_helper_readd(eps[e].id, &done);
 		if (rc == 0)
+		{
+			/* the kernel may have had to give it another id */
+			walmptcp_endpoint_describe(&done, desc, sizeof(desc));
 			record(t, EV_REPAIR, "re-added endpoint %s", desc);
+		}
 		else
 			record(t, EV_REPAIR_FAILED, "could not re-add endpoint %s: %s", desc, strerror(-rc));
 		acted = true;
@@ -464,6 +480,45 @@ repair_endpoints(Tracker *t, const int *lost, int nlost, TimestampTz now)
 		t->last_method = "endpoint";
 	}
 	return acted;
+}
+
+/*
+ * Client side: is a lost subflow one that no endpoint can bring back?  A
+ * subflow to the server's initial address from an address that is no
+ * "subflow" endpoint is the initial subflow: only a new connection makes it
+ * again.  (Subflows to other server addresses follow the server's
+ * announcements, which the server's supervisor can repeat.)
+ */
+static bool
+lost_beyond_endpoints(const Tracker *t, const int *lost, int nlost)
+{
+	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
+	int			neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	char		peer[INET6_ADDRSTRLEN];
+
+	format_addr(t->family, t->remote_addr, peer, sizeof(peer));
+	for (int i = 0; i < nlost; i++)
+	{
+		const char *pair = t->best_pairs[lost[i]];
+		const char *sep = strchr(pair, '>');
+		bool		owned = false;
+
+		if (sep == NULL || strcmp(sep + 1, peer) != 0)
+			continue;
+		for (int e = 0; e < neps && !owned; e++)
+		{
+			char		a[INET6_ADDRSTRLEN];
+
+			format_addr(eps[e].family, eps[e].addr, a, sizeof(a));
+			owned = eps[e].family == t->family &&
+				(eps[e].flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) &&
+				strlen(a) == (size_t) (sep - pair) &&
+				strncmp(pair, a, sep - pair) == 0;
+		}
+		if (!owned)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -483,7 +538,7 @@ try_repair(Tracker *t, int current, const int *lost, int nlost, TimestampTz now)
 	reconnect_ok = client_role(t->role) &&
 		(walmptcp_repair == WALMPTCP_REPAIR_RECONNECT ||
 		 (walmptcp_repair == WALMPTCP_REPAIR_AUTO &&
-		  (!helper ||
+		  (!helper || lost_beyond_endpoints(t, lost, nlost) ||
 		   (TimestampDifferenceExceeds(t->degraded_since, now, ESCALATE_AFTER_MS) &&
 			(t->last_endpoint_repair == 0 ||
 			 TimestampDifferenceExceeds(t->last_endpoint_repair, now, ESCALATE_AFTER_MS))))));
@@ -564,7 +619,17 @@ observe(Matched *m, TimestampTz now)
 			continue;
 		format_addr(s->family, s->local, l, sizeof(l));
 		format_addr(s->family, s->remote, r, sizeof(r));
-		snprintf(pairs[npairs++], PAIR_LEN, "%s>%s", l, r);
+		snprintf(pairs[npairs], PAIR_LEN, "%s>%s", l, r);
+
+		/*
+		 * One path, one pair.  A subflow whose other end died can linger
+		 * here (its reset could not leave: the peer's address was gone)
+		 * while the path manager opens its successor on the same addresses;
+		 * counting both would make the set look whole and hide the subflow
+		 * that is really missing.
+		 */
+		if (!pair_listed(pairs, npairs, pairs[npairs]))
+			npairs++;
 	}
 
 	first = (t->pid != e->pid || t->inode != e->inode);

@@ -277,6 +277,13 @@ sub run
 	is(sql($standby, $sum), $p, "no row lost: primary and standby agree ($p)");
 	is(sql($standby, 'SELECT count(*) FROM marks'), sql($primary, 'SELECT count(*) FROM marks'), 'markers agree');
 
+	# Repairs delete and re-add endpoints: none may be lost on the way.
+	like($lab->run('standby', 'ip', 'mptcp', 'endpoint', 'show'),
+		qr/^\Q$S2\E id \d+ subflow dev /m, 'standby still has its subflow endpoint');
+	my $P2 = $lab->addr('primary', 2);
+	like($lab->run('primary', 'ip', 'mptcp', 'endpoint', 'show'),
+		qr/^\Q$P2\E id \d+ signal dev /m, 'primary still has its signal endpoint');
+
 	diag "\n$variant: fault | time from restore to full subflow set | walreceiver restarted";
 	diag sprintf('%-32s | %5.1f s | %s', @$_) for @results;
 	return;
