@@ -14,6 +14,9 @@ OBJS = \
 	src/events.o \
 	src/endpoint_pm.o \
 	src/net_admin.o \
+	src/subflow_path.o \
+	src/path_probe.o \
+	src/endpoint_repair.o \
 	src/supervisor.o \
 	src/sql_functions.o
 

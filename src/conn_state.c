@@ -7,7 +7,8 @@
  * (MPTCP_SUBFLOW_ATTR_TOKEN_LOC, which is the local token on both sides).
  * A plain TCP connection is its own single subflow (TCP inode), and so is an
  * MPTCP socket that fell back to TCP (matched by addresses and ports).
- * Used by the SQL functions and by the supervisor.
+ * Used by the SQL functions and by the supervisor (also for its probe
+ * connections, so that both are measured the same way).
  *
  *-------------------------------------------------------------------------
  */
@@ -20,31 +21,13 @@
 #include "walmptcp.h"
 
 
+/* Same addresses and ports (the MPTCP socket shows its initial subflow's). */
 static bool
-same_endpoint(int family, const uint8 *addr, uint16 port,
-			  const struct sockaddr_storage *ss)
+same_tuple(const DiagSocket *a, const DiagSocket *b)
 {
-	if (ss->ss_family != family)
-		return false;
-	if (family == AF_INET)
-	{
-		const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
-
-		return ntohs(in->sin_port) == port && memcmp(&in->sin_addr, addr, 4) == 0;
-	}
-	else
-	{
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
-
-		return ntohs(in6->sin6_port) == port && memcmp(&in6->sin6_addr, addr, 16) == 0;
-	}
-}
-
-static bool
-matches_entry_tuple(const DiagSocket *s, const WalmptcpConnEntry *e)
-{
-	return same_endpoint(s->family, s->local, s->local_port, &e->local) &&
-		same_endpoint(s->family, s->remote, s->remote_port, &e->remote);
+	return a->family == b->family &&
+		a->local_port == b->local_port && a->remote_port == b->remote_port &&
+		memcmp(a->local, b->local, 16) == 0 && memcmp(a->remote, b->remote, 16) == 0;
 }
 
 uint16
@@ -57,15 +40,56 @@ walmptcp_sockaddr_port(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-static void
-add_port(uint16 *ports, int *n, uint16 port)
+/*
+ * The kernel's sockets for the socket with this inode: its MPTCP socket and
+ * subflows (joined by token), or its plain TCP socket.  m->entry is left
+ * alone.
+ */
+void
+walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 {
-	if (port == 0)
+	bool		fallback;
+
+	m->msk = NULL;
+	m->tcp = NULL;
+	m->n_subflows = 0;
+	m->withheld = false;
+	m->subflows = palloc(Max(snap->n_tcp, 1) * sizeof(DiagSocket *));
+
+	for (int j = 0; j < snap->n_mptcp && m->msk == NULL; j++)
+		if (snap->mptcp[j].inode == inode)
+			m->msk = &snap->mptcp[j];
+	for (int j = 0; m->msk == NULL && j < snap->n_tcp && m->tcp == NULL; j++)
+		if (snap->tcp[j].inode == inode)
+			m->tcp = &snap->tcp[j];
+
+	if (m->tcp)
+	{
+		m->subflows[m->n_subflows++] = m->tcp;
 		return;
-	for (int i = 0; i < *n; i++)
-		if (ports[i] == port)
-			return;
-	ports[(*n)++] = port;
+	}
+	if (m->msk == NULL)
+		return;					/* closing; the row shows the registry only */
+
+	fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
+	for (int j = 0; j < snap->n_tcp; j++)
+	{
+		DiagSocket *s = &snap->tcp[j];
+
+		if (fallback || m->msk->mptcp.token == 0)
+		{
+			/* a fallen-back connection has one TCP socket, same tuple */
+			if (same_tuple(s, m->msk))
+				m->subflows[m->n_subflows++] = s;
+		}
+		else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
+			m->subflows[m->n_subflows++] = s;
+		else if (s->is_subflow && !s->has_subflow_info && same_tuple(s, m->msk))
+			m->withheld = true; /* its initial subflow, without details */
+	}
+	/* no subflow at all is a fact only where the kernel shows subflows */
+	if (!fallback && m->n_subflows == 0 && snap->details_withheld)
+		m->withheld = true;
 }
 
 /* Registry snapshot (optionally one pid) joined with a sock_diag dump. */
@@ -75,83 +99,24 @@ walmptcp_match_connections(int filter_pid, int *count)
 	int			n_entries;
 	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n_entries);
 	Matched    *out;
-	uint16	   *local_ports,
-			   *remote_ports;
-	int			n_local = 0,
-				n_remote = 0,
-				n = 0;
+	int			n = 0;
+	bool		any = false;
 	DiagSnapshot snap;
 
 	*count = 0;
-	if (n_entries == 0)
-		return NULL;
-
-	/* Only the sockets that can belong to our connections are dumped. */
-	local_ports = palloc(n_entries * sizeof(uint16));
-	remote_ports = palloc(n_entries * sizeof(uint16));
-	for (int i = 0; i < n_entries; i++)
-	{
-		if (filter_pid != 0 && entries[i].pid != filter_pid)
-			continue;
-		if (entries[i].role == WALMPTCP_ROLE_WALSENDER)
-			add_port(local_ports, &n_local, walmptcp_sockaddr_port(&entries[i].local));
-		else
-			add_port(remote_ports, &n_remote, walmptcp_sockaddr_port(&entries[i].remote));
-	}
-	if (n_local + n_remote == 0)
-		return NULL;
-	walmptcp_diag_collect(local_ports, n_local, remote_ports, n_remote, &snap);
+	for (int i = 0; i < n_entries && !any; i++)
+		any = (filter_pid == 0 || entries[i].pid == filter_pid);
+	if (!any)
+		return NULL;			/* nothing to ask the kernel about */
+	walmptcp_diag_collect(&snap);
 
 	out = palloc0(n_entries * sizeof(Matched));
 	for (int i = 0; i < n_entries; i++)
 	{
-		WalmptcpConnEntry *e = &entries[i];
-		Matched    *m;
-		bool		fallback;
-
-		if (filter_pid != 0 && e->pid != filter_pid)
+		if (filter_pid != 0 && entries[i].pid != filter_pid)
 			continue;
-		m = &out[n++];
-		m->entry = e;
-		m->subflows = palloc(Max(snap.n_tcp, 1) * sizeof(DiagSocket *));
-
-		for (int j = 0; j < snap.n_mptcp && m->msk == NULL; j++)
-			if (snap.mptcp[j].inode == e->inode)
-				m->msk = &snap.mptcp[j];
-		for (int j = 0; m->msk == NULL && j < snap.n_tcp && m->tcp == NULL; j++)
-			if (snap.tcp[j].inode == e->inode)
-				m->tcp = &snap.tcp[j];
-
-		if (m->tcp)
-		{
-			m->subflows[m->n_subflows++] = m->tcp;
-			continue;
-		}
-		if (m->msk == NULL)
-			continue;			/* closing; the row shows the registry only */
-
-		fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
-		for (int j = 0; j < snap.n_tcp; j++)
-		{
-			DiagSocket *s = &snap.tcp[j];
-
-			if (fallback || m->msk->mptcp.token == 0)
-			{
-				/* a fallen-back connection has one TCP socket, same tuple */
-				if (s->local_port == m->msk->local_port &&
-					s->remote_port == m->msk->remote_port &&
-					memcmp(s->local, m->msk->local, 16) == 0 &&
-					memcmp(s->remote, m->msk->remote, 16) == 0)
-					m->subflows[m->n_subflows++] = s;
-			}
-			else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
-				m->subflows[m->n_subflows++] = s;
-			else if (s->is_subflow && !s->has_subflow_info &&
-					 matches_entry_tuple(s, e))
-				m->withheld = true;
-		}
-		if (!fallback && m->n_subflows == 0)
-			m->withheld = true;
+		walmptcp_match_inode(&snap, entries[i].inode, &out[n]);
+		out[n++].entry = &entries[i];
 	}
 	*count = n;
 	return out;

@@ -188,6 +188,47 @@ walmptcp_endpoints_list(WalmptcpEndpoint *out, int max)
 	return err < 0 ? err : l.count;
 }
 
+typedef struct Limits
+{
+	uint32_t	subflows;
+	uint32_t	add_addr_accepted;
+} Limits;
+
+static int
+limits_cb(const struct nlmsghdr *nlh, void *data)
+{
+	Limits	   *l = data;
+	const struct nlattr *attr;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
+	{
+		if (mnl_attr_get_type(attr) == MPTCP_PM_ATTR_SUBFLOWS)
+			l->subflows = mnl_attr_get_u32(attr);
+		else if (mnl_attr_get_type(attr) == MPTCP_PM_ATTR_RCV_ADD_ADDRS)
+			l->add_addr_accepted = mnl_attr_get_u32(attr);
+	}
+	return MNL_CB_OK;
+}
+
+int
+walmptcp_limits_get(uint32_t *subflows, uint32_t *add_addr_accepted)
+{
+	char		buf[1024];
+	uint16_t	family_id;
+	int			err;
+	struct mnl_socket *nl = open_pm(&family_id, &err);
+	Limits		l = {0, 0};
+
+	if (nl == NULL)
+		return err;
+	err = request(nl, genl_header(buf, family_id, MPTCP_PM_CMD_GET_LIMITS, NLM_F_ACK),
+				  limits_cb, &l);
+	mnl_socket_close(nl);
+	*subflows = l.subflows;
+	*add_addr_accepted = l.add_addr_accepted;
+	return err;
+}
+
 /* The endpoint's attributes: its id only (to delete it), all of them, or
  * all but the id (the kernel picks one). */
 typedef enum EndpointAttrs
@@ -318,11 +359,14 @@ walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len)
 {
 	char		addr[INET6_ADDRSTRLEN] = "?";
 	char		dev[IF_NAMESIZE] = "";
+	char		port[16] = "";
 
 	inet_ntop(ep->family, ep->addr, addr, sizeof(addr));
 	if (ep->ifindex)
 		if_indextoname(ep->ifindex, dev);
-	snprintf(buf, len, "%s id %u%s%s%s%s%s%s", addr, ep->id,
+	if (ep->port)
+		snprintf(port, sizeof(port), " port %u", ep->port);
+	snprintf(buf, len, "%s%s id %u%s%s%s%s%s%s", addr, port, ep->id,
 			 (ep->flags & MPTCP_PM_ADDR_FLAG_SIGNAL) ? " signal" : "",
 			 (ep->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) ? " subflow" : "",
 			 (ep->flags & MPTCP_PM_ADDR_FLAG_BACKUP) ? " backup" : "",

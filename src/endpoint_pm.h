@@ -29,6 +29,9 @@ typedef struct WalmptcpEndpoint
 /* List this namespace's endpoints (no privilege needed): count or -errno. */
 extern int	walmptcp_endpoints_list(WalmptcpEndpoint *out, int max);
 
+/* This namespace's limits (ip mptcp limits; no privilege needed): 0 or -errno. */
+extern int	walmptcp_limits_get(uint32_t *subflows, uint32_t *add_addr_accepted);
+
 /* Remove endpoint id and add it again exactly as it was (CAP_NET_ADMIN). */
 extern int	walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done);
 

@@ -161,6 +161,7 @@ walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
 			strlcpy(slot->reason, reason, sizeof(slot->reason));
 		if (appname)
 			strlcpy(slot->appname, appname, sizeof(slot->appname));
+		slot->dbid = MyDatabaseId;
 		slot->connected_at = GetCurrentTimestamp();
 		len = sizeof(slot->local);
 		(void) getsockname(fd, (struct sockaddr *) &slot->local, &len);

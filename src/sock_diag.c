@@ -11,12 +11,16 @@
  *	 INET_DIAG_REQ_PROTOCOL attribute.  INET_DIAG_INFO carries struct
  *	 mptcp_info; idiag_inode equals the inode of the owning process's fd.
  *
- * - TCP sockets, restricted by an inet_diag bytecode filter to the ports of
- *	 registered connections so that a host with thousands of unrelated
- *	 sockets costs little.  INET_DIAG_INFO carries struct tcp_info and, for
- *	 subflows, INET_DIAG_ULP_INFO the MPTCP token and address ids.  Kernels
- *	 before 5.x emitted the ULP part only to CAP_NET_ADMIN; is_subflow
- *	 without has_subflow_info tells that case apart.
+ * - Every TCP socket that is not listening.  INET_DIAG_INFO carries struct
+ *	 tcp_info and, for subflows, INET_DIAG_ULP_INFO the MPTCP token and
+ *	 address ids.  Subflows are joined to their connection by token, never
+ *	 by port: with port-based endpoints ("ip mptcp endpoint add ... port
+ *	 5202 signal") a connection's subflows use ports other than its own.
+ *	 (A port filter was tried and dropped: the kernel's bytecode audit
+ *	 rejects naive OR chains, and no port set covers announced ports.)
+ *	 Older kernels (6.1 and 6.12 were checked) emit the ULP part only to
+ *	 CAP_NET_ADMIN;
+ *	 is_subflow without has_subflow_info tells that case apart.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,9 +42,8 @@
 #define IPPROTO_MPTCP 262
 #endif
 
-/* bytecode ops: port comparisons take two inet_diag_bc_op slots */
-#define BC_PORT_OP_LEN (2 * (int) sizeof(struct inet_diag_bc_op))
-#define BC_MAX_PORT_OPS 31		/* "yes" jumps are one byte */
+/* every TCP state but listening: listeners carry no subflows */
+#define DIAG_STATES_NOT_LISTEN (~(1U << WALMPTCP_TCP_LISTEN))
 
 typedef struct DumpState
 {
@@ -160,40 +163,11 @@ on_message(const struct nlmsghdr *nlh, void *data)
 }
 
 /*
- * Bytecode accepting sockets whose source port is in local_ports or whose
- * destination port is in remote_ports: a chain of tests, each jumping to the
- * end (accept) when true and to the next test when false; the last test's
- * "false" jumps past the end (reject).
- */
-static int
-build_port_filter(char *buf, const uint16 *local_ports, int n_local,
-				  const uint16 *remote_ports, int n_remote)
-{
-	int			n = n_local + n_remote;
-	int			total = n * BC_PORT_OP_LEN;
-
-	for (int i = 0; i < n; i++)
-	{
-		struct inet_diag_bc_op *op = (struct inet_diag_bc_op *) (buf + i * BC_PORT_OP_LEN);
-		bool		local = i < n_local;
-
-		op[0].code = local ? INET_DIAG_BC_S_EQ : INET_DIAG_BC_D_EQ;
-		op[0].yes = total - i * BC_PORT_OP_LEN;
-		op[0].no = (i == n - 1) ? BC_PORT_OP_LEN + 4 : BC_PORT_OP_LEN;
-		op[1].code = INET_DIAG_BC_NOP;
-		op[1].yes = 0;
-		op[1].no = local ? local_ports[i] : remote_ports[i - n_local];
-	}
-	return total;
-}
-
-/*
  * One dump request; returns false with errno set on failure.  Errors are
  * reported by the caller once the netlink socket is closed.
  */
 static bool
-dump(struct mnl_socket *nl, int family, bool mptcp, const char *filter,
-	 int filter_len, DumpState *st)
+dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 {
 	/* large enough for any dump batch the kernel sends (up to 32 KiB) */
 	static char buf[65536];
@@ -210,12 +184,10 @@ dump(struct mnl_socket *nl, int family, bool mptcp, const char *filter,
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = ~(1U << 10);	/* everything but TCP_LISTEN */
+	req->idiag_states = DIAG_STATES_NOT_LISTEN;
 	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 	if (mptcp)
 		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, IPPROTO_MPTCP);
-	if (filter_len > 0)
-		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, filter_len, filter);
 
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return false;
@@ -232,20 +204,12 @@ dump(struct mnl_socket *nl, int family, bool mptcp, const char *filter,
 }
 
 void
-walmptcp_diag_collect(const uint16 *local_ports, int n_local,
-					  const uint16 *remote_ports, int n_remote,
-					  DiagSnapshot *snap)
+walmptcp_diag_collect(DiagSnapshot *snap)
 {
 	struct mnl_socket *nl;
 	DumpState	mptcp = {0},
 				tcp = {0};
-	char		filter[BC_MAX_PORT_OPS * BC_PORT_OP_LEN];
-	int			filter_len = 0;
 	bool		ok;
-
-	if (n_local + n_remote > 0 && n_local + n_remote <= BC_MAX_PORT_OPS)
-		filter_len = build_port_filter(filter, local_ports, n_local,
-									   remote_ports, n_remote);
 
 	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	if (nl == NULL)
@@ -254,10 +218,10 @@ walmptcp_diag_collect(const uint16 *local_ports, int n_local,
 				 errmsg("walmptcp: could not open a NETLINK_SOCK_DIAG socket: %m")));
 
 	ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
-		dump(nl, AF_INET, true, NULL, 0, &mptcp) &&
-		dump(nl, AF_INET6, true, NULL, 0, &mptcp) &&
-		dump(nl, AF_INET, false, filter, filter_len, &tcp) &&
-		dump(nl, AF_INET6, false, filter, filter_len, &tcp);
+		dump(nl, AF_INET, true, &mptcp) &&
+		dump(nl, AF_INET6, true, &mptcp) &&
+		dump(nl, AF_INET, false, &tcp) &&
+		dump(nl, AF_INET6, false, &tcp);
 	if (!ok)
 	{
 		int			save_errno = errno;
@@ -274,4 +238,7 @@ walmptcp_diag_collect(const uint16 *local_ports, int n_local,
 	snap->n_mptcp = mptcp.count;
 	snap->tcp = tcp.items;
 	snap->n_tcp = tcp.count;
+	snap->details_withheld = false;
+	for (int i = 0; i < tcp.count && !snap->details_withheld; i++)
+		snap->details_withheld = tcp.items[i].is_subflow && !tcp.items[i].has_subflow_info;
 }

@@ -50,6 +50,10 @@ typedef struct WalmptcpMptcpInfo
 	((len) >= (int) (offsetof(struct tcp_info, field) + \
 					 sizeof(((struct tcp_info *) 0)->field)))
 
+/* idiag_state values (the kernel's include/net/tcp_states.h) */
+#define WALMPTCP_TCP_ESTABLISHED 1
+#define WALMPTCP_TCP_LISTEN 10
+
 #define MPTCP_INFO_FLAG_FALLBACK_BIT 1	/* MPTCP_INFO_FLAG_FALLBACK */
 
 typedef struct DiagSocket
@@ -84,15 +88,13 @@ typedef struct DiagSnapshot
 	int			n_mptcp;
 	DiagSocket *tcp;
 	int			n_tcp;
+	bool		details_withheld;	/* subflows seen without their ULP info */
 } DiagSnapshot;
 
 /*
- * Dump MPTCP sockets and the TCP sockets whose local port is in
- * local_ports or whose remote port is in remote_ports (all TCP sockets if
- * both lists are empty).  Errors are reported with ereport(ERROR).
+ * Dump every MPTCP socket and every non-listening TCP socket of this
+ * network namespace.  Errors are reported with ereport(ERROR).
  */
-extern void walmptcp_diag_collect(const uint16 *local_ports, int n_local,
-								  const uint16 *remote_ports, int n_remote,
-								  DiagSnapshot *snap);
+extern void walmptcp_diag_collect(DiagSnapshot *snap);
 
 #endif							/* WALMPTCP_SOCK_DIAG_H */

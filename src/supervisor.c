@@ -8,30 +8,30 @@
  * closed (RST from a middlebox, timeout after a long outage): the connection
  * lives on on its other paths and silently stays degraded.
  *
- * Detection: each tick (walmptcp.check_interval) the registry is joined with
- * sock_diag (conn_state.c).  For every long-lived replication connection
- * (walsender, walreceiver, apply, slotsync) the set of established subflows
- * is compared with the previous tick (subflow_lost / subflow_added) and with
- * the best set seen for the same peer, across reconnects (degraded /
- * repaired).  Nothing is read when no replication connection exists.
+ * The rules, each there because breaking it harmed a healthy connection:
  *
- * Repair (walmptcp.repair):
- *	 endpoint  - in place: for a lost subflow whose local address is one of
- *				 this host's endpoints of the right kind (client: "subflow",
- *				 towards the peer's initial address unless "fullmesh";
- *				 server: "signal"), once that address is up again, the
- *				 endpoint helper removes and re-adds the endpoint as it was.
- *	 reconnect - client side: once a short probe connection to the same
- *				 peer gets more subflows than the degraded one, the
- *				 walreceiver or apply worker is asked to reconnect (SIGTERM;
- *				 PostgreSQL restarts it after wal_retrieve_retry_interval).
- *	 auto	   - endpoint when the endpoint helper holds CAP_NET_ADMIN;
- *				 reconnect when it does not, when the initial subflow is
- *				 lost (no endpoint owns it), or when in-place repair has not
- *				 restored the full set within ESCALATE_AFTER_MS.
- *	 off	   - events only.
- * Attempts back off exponentially (capped at 60 s); after MAX_ATTEMPTS the
- * supervisor gives up on that episode and says so.
+ * - It never acts on what it does not know.  A connection whose subflow
+ *	 details the kernel withholds (older kernels show them to CAP_NET_ADMIN
+ *	 only) is not judged at all: withheld is not zero.
+ * - Like is compared with like.  A connection's subflows and a probe
+ *	 connection's are read the same way (sock_diag, established subflows,
+ *	 as paths: subflow_path.h).
+ * - The full set is what the host offers now: the paths seen on this
+ *	 connection plus those a fresh connection gets (one probe after the
+ *	 connection settles), learnt again whenever the host's endpoints or
+ *	 limits change, and without a path that answers plain TCP but that a
+ *	 fresh connection does not get either (joins refused or filtered).
+ * - Repairs need proof and have limits: an endpoint is re-added only when
+ *	 its path answers (endpoint_repair.c, with its circuit breaker); a
+ *	 worker is asked to reconnect only when a probe connection just got a
+ *	 missing path back, after the process and socket were checked again,
+ *	 and at most MAX_RECONNECTS_PER_HOUR times per server.  Attempts back
+ *	 off; after MAX_ATTEMPTS it gives up for GIVE_UP_MS, counted from the
+ *	 give-up.  At most one probe connection per tick.
+ *
+ * Trackers are keyed by process and socket (pid, inode); what must survive
+ * a reconnect (the reconnect budget, the time a degradation began) is kept
+ * per server, keyed by role, server address, database and name.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,13 +39,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <linux/mptcp.h>
 
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -55,27 +52,28 @@
 #include "storage/lwlock.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
-#include "endpoint_pm.h"
+#include "endpoint_repair.h"
+#include "path_probe.h"
+#include "subflow_path.h"
 #include "walmptcp.h"
 
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-
-#define MAX_TRACKERS 256
-#define MAX_PAIRS 16
-#define PAIR_LEN 100
 #define MAX_ATTEMPTS 6
 #define MAX_BACKOFF_MS 60000
+#define GIVE_UP_MS 300000
 #define ESCALATE_AFTER_MS 10000
+#define SETTLE_MS 2000			/* a new connection's subflows are forming */
+#define DEGRADED_AFTER_TICKS 2
 #define LOG_EVERY_MS 10000
-#define FORGET_AFTER_MS 300000
-#define PROBE_CONNECT_MS 2000
-#define PROBE_WAIT_MS 1500
+#define MAX_RECONNECTS_PER_HOUR 12
+#define HOUR_MS (3600 * 1000)
+#define RECONNECT_FOLLOWUP_MS 60000
+#define MAX_PENDING 8
+#define READD_VERIFY_MS 3000	/* a re-added endpoint's subflow is back by then */
 
 bool		walmptcp_supervisor_enabled = true;
 int			walmptcp_check_interval = 1000;
@@ -86,43 +84,82 @@ PGDLLEXPORT void walmptcp_supervisor_main(Datum arg);
 typedef enum EventKind
 {
 	EV_LOST, EV_ADDED, EV_DEGRADED, EV_REPAIR, EV_REPAIRED, EV_REPAIR_FAILED,
-	EV_RECONNECT, EV_RECONNECTED, EV_COUNT
+	EV_RECONNECT, EV_RECONNECTED, EV_BASELINE, EV_CIRCUIT_OPEN, EV_COUNT
 } EventKind;
 
 static const char *const event_names[EV_COUNT] = {
 	"subflow_lost", "subflow_added", "degraded", "repair", "repaired",
-	"repair_failed", "reconnect", "reconnected"
+	"repair_failed", "reconnect", "reconnected", "baseline", "circuit_open"
 };
+
+/* A server, as a client side connection's process sees it. */
+typedef struct PeerKey
+{
+	WalmptcpRole role;
+	int			family;
+	uint8		addr[16];
+	uint16		port;
+	unsigned int dbid;
+	char		appname[WALMPTCP_APPNAME_LEN];
+} PeerKey;
+
+typedef struct Peer
+{
+	PeerKey		key;			/* hash key: first */
+	TimestampTz reconnects[MAX_RECONNECTS_PER_HOUR];	/* ring */
+	int			next_reconnect;
+	TimestampTz reconnect_asked_at;
+	TimestampTz degraded_since; /* of the connection asked to reconnect */
+	PathSet		promised;		/* what the probe that justified it got */
+	TimestampTz breaker_logged_at;
+} Peer;
+
+/* An endpoint re-add done for a missing path, to be checked later. */
+typedef struct PendingReadd
+{
+	WalmptcpEndpoint ep;
+	SubflowPath path;
+	TimestampTz at;
+	bool		own;			/* this connection's re-add, not a shared one */
+} PendingReadd;
+
+typedef struct TrackerKey
+{
+	int			pid;
+	uint64		inode;
+} TrackerKey;
 
 typedef struct Tracker
 {
-	bool		used;
-	char		key[200];
-	int			pid;
-	uint64		inode;
+	TrackerKey	key;			/* hash key: first */
+	bool		seen;			/* in this tick's look */
 	WalmptcpRole role;
-	char		local[64];		/* initial subflow, "addr:port" */
+	PathOwnerContext ctx;
+	PeerKey		peer;
+	char		local[64];		/* initial subflow, for events and logs */
 	char		remote[64];
-	int			family;
-	uint8		remote_addr[16];
-	uint16		remote_port;
-	int			npairs;
-	char		pairs[MAX_PAIRS][PAIR_LEN];
-	int			nbest;
-	char		best_pairs[MAX_PAIRS][PAIR_LEN];
+	TimestampTz first_seen;
+	uint64		config;			/* host endpoints and limits at baseline */
+	PathSet		now;
+	PathSet		expected;
+	bool		probe_pending;	/* client: what a fresh connection gets */
+	int			missing_ticks;
 	bool		degraded;
 	TimestampTz degraded_since;
 	int			attempts;
 	TimestampTz next_attempt;
 	bool		gave_up;
+	TimestampTz gave_up_at;
 	TimestampTz last_endpoint_repair;
 	const char *last_method;
-	TimestampTz last_seen;
+	int			npending;		/* endpoint re-adds to verify */
+	PendingReadd pending[MAX_PENDING];
 	TimestampTz last_log[EV_COUNT];
 } Tracker;
 
-static Tracker trackers[MAX_TRACKERS];
-static TimestampTz endpoint_readded_at[256];
+static HTAB *trackers = NULL;
+static HTAB *peers = NULL;
+static bool withheld_logged = false;
 
 static bool
 tracked_role(WalmptcpRole role)
@@ -131,25 +168,12 @@ tracked_role(WalmptcpRole role)
 		role == WALMPTCP_ROLE_APPLY || role == WALMPTCP_ROLE_SLOTSYNC;
 }
 
-static bool
-client_role(WalmptcpRole role)
-{
-	return role != WALMPTCP_ROLE_WALSENDER;
-}
-
-static void
-format_addr(int family, const uint8 *addr, char *buf, size_t len)
-{
-	if (inet_ntop(family, addr, buf, len) == NULL)
-		strlcpy(buf, "?", len);
-}
-
 static void
 format_endpoint(int family, const uint8 *addr, uint16 port, char *buf, size_t len)
 {
-	char		a[INET6_ADDRSTRLEN];
+	char		a[INET6_ADDRSTRLEN] = "?";
 
-	format_addr(family, addr, a, sizeof(a));
+	inet_ntop(family, addr, a, sizeof(a));
 	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
@@ -168,7 +192,7 @@ record(Tracker *t, EventKind kind, const char *fmt,...)
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 
-	walmptcp_event(t->pid, t->role, t->local, t->remote, event_names[kind], detail);
+	walmptcp_event(t->key.pid, t->role, t->local, t->remote, event_names[kind], detail);
 	if (t->last_log[kind] == 0 ||
 		TimestampDifferenceExceeds(t->last_log[kind], now, LOG_EVERY_MS))
 	{
@@ -176,303 +200,260 @@ record(Tracker *t, EventKind kind, const char *fmt,...)
 		ereport(LOG,
 				(errmsg("walmptcp: %s of %s %s -> %s (pid %d): %s",
 						event_names[kind], walmptcp_role_name(t->role),
-						t->local, t->remote, t->pid, detail)));
+						t->local, t->remote, t->key.pid, detail)));
 	}
-}
-
-static Tracker *
-find_tracker(const char *key)
-{
-	Tracker    *free_slot = NULL;
-
-	for (int i = 0; i < MAX_TRACKERS; i++)
-	{
-		if (trackers[i].used && strcmp(trackers[i].key, key) == 0)
-			return &trackers[i];
-		if (!trackers[i].used && free_slot == NULL)
-			free_slot = &trackers[i];
-	}
-	if (free_slot)
-	{
-		memset(free_slot, 0, sizeof(*free_slot));
-		free_slot->used = true;
-		strlcpy(free_slot->key, key, sizeof(free_slot->key));
-	}
-	return free_slot;
-}
-
-/* Pairs of a: those without a partner in b (multiset difference). */
-static int
-pair_difference(char (*a)[PAIR_LEN], int na, char (*b)[PAIR_LEN], int nb,
-				int *out)
-{
-	bool		taken[MAX_PAIRS] = {false};
-	int			n = 0;
-
-	for (int i = 0; i < na; i++)
-	{
-		bool		found = false;
-
-		for (int j = 0; j < nb && !found; j++)
-		{
-			if (!taken[j] && strcmp(a[i], b[j]) == 0)
-				taken[j] = found = true;
-		}
-		if (!found)
-			out[n++] = i;
-	}
-	return n;
-}
-
-static bool
-pair_listed(char (*pairs)[PAIR_LEN], int n, const char *pair)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if (strcmp(pairs[i], pair) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* A socket address for family, address bytes and port; returns its length. */
-static socklen_t
-make_sockaddr(int family, const uint8 *addr, uint16 port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET)
-	{
-		struct sockaddr_in *in = (struct sockaddr_in *) ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		memcpy(&in->sin_addr, addr, 4);
-		return sizeof(*in);
-	}
-	else
-	{
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, addr, 16);
-		return sizeof(*in6);
-	}
-}
-
-/* Connect a non-blocking socket, waiting at most timeout_ms: 0 or an errno. */
-static int
-connect_within(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
-{
-	int			err = 0;
-	socklen_t	errlen = sizeof(err);
-	struct pollfd pfd = {fd, POLLOUT, 0};
-
-	if (connect(fd, (const struct sockaddr *) ss, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return errno;
-	if (poll(&pfd, 1, timeout_ms) != 1)
-		return ETIMEDOUT;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
-		return errno;
-	return err;
-}
-
-/* How many subflows does a fresh MPTCP connection to the peer get? */
-static int
-probe_subflows(const Tracker *t)
-{
-	struct sockaddr_storage ss;
-	socklen_t	sslen = make_sockaddr(t->family, t->remote_addr, t->remote_port, &ss);
-	int			fd,
-				best = 0;
-
-	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
-	if (fd < 0)
-		return 0;
-	if (connect_within(fd, &ss, sslen, PROBE_CONNECT_MS) != 0)
-	{
-		close(fd);
-		return 0;
-	}
-	/* the path manager adds subflows within a few round trips */
-	for (int waited = 0; waited < PROBE_WAIT_MS; waited += 100)
-	{
-		struct mptcp_info info;
-		socklen_t	len = sizeof(info);
-
-		pg_usleep(100 * 1000L);
-		if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len) == 0)
-			best = Max(best, info.mptcpi_subflows + 1);
-		else
-			best = Max(best, 1);	/* fell back: one path */
-	}
-	/* closed before the startup packet: PostgreSQL logs nothing */
-	close(fd);
-	return best;
 }
 
 /*
- * Does the path from local (an endpoint address) to remote answer?  A plain
- * TCP connection attempt from that address: accepted or refused (RST) both
- * prove packets flow; a timeout or an unreachable error says they do not.
- * The client probes the server's port, the server the client's port, where
- * nothing listens for that source and the answer is a RST.
+ * The host's path-manager configuration (endpoints and limits), hashed:
+ * when it changes, every connection's full set is learnt again.
  */
-static bool
-path_answers(int family, const char *local, const char *remote, uint16 port)
-{
-	uint8		local_addr[16],
-				remote_addr[16];
-	struct sockaddr_storage src,
-				dst;
-	socklen_t	len;
-	int			fd,
-				rc;
-	bool		answered = false;
-
-	if (inet_pton(family, local, local_addr) != 1 ||
-		inet_pton(family, remote, remote_addr) != 1)
-		return false;
-	len = make_sockaddr(family, local_addr, 0, &src);
-	(void) make_sockaddr(family, remote_addr, port, &dst);
-
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	if (bind(fd, (struct sockaddr *) &src, len) == 0)
-	{
-		rc = connect_within(fd, &dst, len, PROBE_CONNECT_MS / 2);
-		answered = (rc == 0 || rc == ECONNREFUSED);
-	}
-	close(fd);
-	return answered;
-}
-
-static bool
-has_pair(const Tracker *t, const char *local, const char *remote)
-{
-	for (int i = 0; i < t->npairs; i++)
-	{
-		const char *sep = strchr(t->pairs[i], '>');
-
-		if (sep && strncmp(t->pairs[i], local, sep - t->pairs[i]) == 0 &&
-			local[sep - t->pairs[i]] == '\0' &&
-			(remote == NULL || strcmp(sep + 1, remote) == 0))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Does this endpoint own a subflow the connection should have and lacks?
- * Client: a "subflow" endpoint opens a subflow to the server's initial
- * address (to every known address if "fullmesh").  Both sides: a subflow of
- * the best set seen, lost, whose local address is the endpoint's.
- */
-static bool
-endpoint_missing(const Tracker *t, const WalmptcpEndpoint *ep, const char *addr,
-				 const char *peer, const int *lost, int nlost)
-{
-	if (ep->family != t->family)
-		return false;
-	if (client_role(t->role))
-	{
-		if (!(ep->flags & MPTCP_PM_ADDR_FLAG_SUBFLOW))
-			return false;
-		if (!has_pair(t, addr, (ep->flags & MPTCP_PM_ADDR_FLAG_FULLMESH) ? NULL : peer))
-			return true;
-	}
-	else if (!(ep->flags & MPTCP_PM_ADDR_FLAG_SIGNAL))
-		return false;
-
-	/*
-	 * The server goes by history only: whether a client joins an announced
-	 * address is the client's choice (its limits), and a re-add disturbs
-	 * every connection using that address.
-	 */
-	for (int i = 0; i < nlost; i++)
-	{
-		const char *pair = t->best_pairs[lost[i]];
-		size_t		alen = strlen(addr);
-
-		if (strncmp(pair, addr, alen) == 0 && pair[alen] == '>')
-		{
-			if (!client_role(t->role) || (ep->flags & MPTCP_PM_ADDR_FLAG_FULLMESH) ||
-				strcmp(pair + alen + 1, peer) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Where to probe the path of endpoint address addr: the far end of a lost
- * subflow from it (the server learns the client's other addresses only from
- * subflows it has seen), else the peer's initial address.
- */
-static const char *
-probe_target(const Tracker *t, const char *addr, const char *peer,
-			 const int *lost, int nlost)
-{
-	size_t		alen = strlen(addr);
-
-	for (int i = 0; i < nlost; i++)
-	{
-		const char *pair = t->best_pairs[lost[i]];
-
-		if (strncmp(pair, addr, alen) == 0 && pair[alen] == '>')
-			return pair + alen + 1;
-	}
-	return peer;
-}
-
-/* Re-add the endpoints that own this connection's missing subflows. */
-static bool
-repair_endpoints(Tracker *t, const int *lost, int nlost, TimestampTz now)
+static uint64
+host_config(void)
 {
 	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
-	int			neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
-	char		peer[INET6_ADDRSTRLEN];
+	int			n = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	uint32		limits[2] = {0, 0};
+	uint64		h;
+
+	(void) walmptcp_limits_get(&limits[0], &limits[1]);
+	h = hash_bytes_extended((const unsigned char *) limits, sizeof(limits), 0);
+	for (int i = 0; i < n; i++)
+	{
+		WalmptcpEndpoint ep;
+
+		/* field by field: the struct has padding */
+		memset(&ep, 0, sizeof(ep));
+		ep.id = eps[i].id;
+		ep.family = eps[i].family;
+		memcpy(ep.addr, eps[i].addr, sizeof(ep.addr));
+		ep.port = eps[i].port;
+		ep.flags = eps[i].flags;
+		ep.ifindex = eps[i].ifindex;
+		h = hash_bytes_extended((const unsigned char *) &ep, sizeof(ep), h);
+	}
+	return h;
+}
+
+static void
+end_episode(Tracker *t)
+{
+	t->degraded = false;
+	t->missing_ticks = 0;
+	t->attempts = 0;
+	t->gave_up = false;
+	t->last_endpoint_repair = 0;
+	t->last_method = NULL;
+	t->npending = 0;
+}
+
+static Peer *
+peer_of(const Tracker *t)
+{
+	bool		found;
+	Peer	   *p = hash_search(peers, &t->peer, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		memset((char *) p + sizeof(PeerKey), 0, sizeof(Peer) - sizeof(PeerKey));
+	}
+	return p;
+}
+
+static void
+tracker_init(Tracker *t, const Matched *m, TimestampTz now, uint64 config)
+{
+	const WalmptcpConnEntry *e = m->entry;
+	const DiagSocket *k = m->msk;
+	bool		client = e->role != WALMPTCP_ROLE_WALSENDER;
+
+	memset((char *) t + sizeof(TrackerKey), 0, sizeof(Tracker) - sizeof(TrackerKey));
+	t->role = e->role;
+	t->ctx.client = client;
+	t->ctx.family = k->family;
+	memcpy(t->ctx.peer_addr, k->remote, 16);
+	t->ctx.peer_port = k->remote_port;
+	t->ctx.server_port = client ? k->remote_port : k->local_port;
+	format_endpoint(k->family, k->local, k->local_port, t->local, sizeof(t->local));
+	format_endpoint(k->family, k->remote, k->remote_port, t->remote, sizeof(t->remote));
+	t->first_seen = now;
+	t->config = config;
+	t->probe_pending = client;
+
+	memset(&t->peer, 0, sizeof(t->peer));
+	if (client)
+	{
+		Peer	   *p;
+
+		t->peer.role = e->role;
+		t->peer.family = k->family;
+		memcpy(t->peer.addr, k->remote, 16);
+		t->peer.port = k->remote_port;
+		t->peer.dbid = e->dbid;
+		strlcpy(t->peer.appname, e->appname, sizeof(t->peer.appname));
+		p = peer_of(t);
+		if (p->reconnect_asked_at != 0 &&
+			!TimestampDifferenceExceeds(p->reconnect_asked_at, now, RECONNECT_FOLLOWUP_MS))
+		{
+			/* the connection this supervisor asked for: finish the episode */
+			record(t, EV_RECONNECTED, "new connection after the reconnect asked for");
+			t->degraded = true;
+			t->degraded_since = p->degraded_since;
+			t->last_method = "reconnect";
+			t->next_attempt = now + (TimestampTz) SETTLE_MS * 1000;
+			/* a probe just measured what this server offers */
+			t->expected = p->promised;
+			t->probe_pending = false;
+			p->reconnect_asked_at = 0;
+		}
+	}
+}
+
+/* Is the process still there with the same socket?  (Just before a signal.) */
+static bool
+still_registered(const Tracker *t)
+{
+	int			n;
+	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (entries[i].pid == t->key.pid && entries[i].inode == t->key.inode &&
+			entries[i].role == t->role)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Client side: is a missing path one no endpoint can bring back?  A
+ * subflow to the server's initial address and port from an address that is
+ * no "subflow" endpoint is the initial subflow: only a new connection makes
+ * it again.  (Subflows to other server addresses follow the server's
+ * announcements, which the server's supervisor can repeat.)
+ */
+static bool
+lost_beyond_endpoints(const Tracker *t, const PathSet *missing,
+					  const WalmptcpEndpoint *eps, int neps)
+{
+	int			len = t->ctx.family == AF_INET ? 4 : 16;
+
+	for (int i = 0; i < missing->n; i++)
+	{
+		const SubflowPath *p = &missing->paths[i];
+		WalmptcpEndpoint owner;
+
+		if (p->server_port == t->ctx.server_port &&
+			memcmp(p->remote, t->ctx.peer_addr, len) == 0 &&
+			!endpoint_owning(eps, neps, &t->ctx, p, &owner))
+			return true;
+	}
+	return false;
+}
+
+/* Has in-place repair had its chance? */
+static bool
+in_place_repair_exhausted(const Tracker *t, TimestampTz now)
+{
+	return TimestampDifferenceExceeds(t->degraded_since, now, ESCALATE_AFTER_MS) &&
+		(t->last_endpoint_repair == 0 ||
+		 TimestampDifferenceExceeds(t->last_endpoint_repair, now, ESCALATE_AFTER_MS));
+}
+
+static bool
+reconnect_allowed(const Tracker *t, const PathSet *missing, bool helper,
+				  const WalmptcpEndpoint *eps, int neps, TimestampTz now)
+{
+	if (!t->ctx.client)
+		return false;			/* a walsender cannot make its client reconnect */
+	if (walmptcp_repair == WALMPTCP_REPAIR_RECONNECT)
+		return true;
+	if (walmptcp_repair != WALMPTCP_REPAIR_AUTO)
+		return false;
+	return !helper || lost_beyond_endpoints(t, missing, eps, neps) ||
+		in_place_repair_exhausted(t, now);
+}
+
+/*
+ * Did this connection's endpoint re-adds bring their subflows back?  Each
+ * one is judged once, READD_VERIFY_MS after it was done; one that did not
+ * counts against the endpoint's circuit breaker.  Returns true while some
+ * are too young to judge.
+ */
+static bool
+verify_pending_readds(Tracker *t, const PathSet *missing, TimestampTz now)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < t->npending; i++)
+	{
+		PendingReadd *r = &t->pending[i];
+		char		desc[128],
+					path[128];
+
+		if (!TimestampDifferenceExceeds(r->at, now, READD_VERIFY_MS))
+		{
+			t->pending[kept++] = *r;
+			continue;
+		}
+		if (!r->own || !pathset_contains(missing, &r->path))
+			continue;
+		walmptcp_endpoint_describe(&r->ep, desc, sizeof(desc));
+		path_format(&r->path, path, sizeof(path));
+		record(t, EV_REPAIR_FAILED, "re-adding endpoint %s did not bring back subflow %s",
+			   desc, path);
+		if (endpoint_readd_failed(&r->ep))
+			record(t, EV_CIRCUIT_OPEN,
+				   "endpoint %s was re-added %d times within an hour without bringing its subflow back: walmptcp leaves it alone for an hour",
+				   desc, WALMPTCP_BREAKER_FAILURES);
+	}
+	t->npending = kept;
+	return kept > 0;
+}
+
+/* In place: re-add the endpoints owning missing paths.  True if it acted. */
+static bool
+repair_by_endpoint(Tracker *t, const PathSet *missing,
+				   const WalmptcpEndpoint *eps, int neps, TimestampTz now)
+{
 	bool		acted = false;
 
-	format_addr(t->family, t->remote_addr, peer, sizeof(peer));
-	for (int e = 0; e < neps; e++)
+	for (int i = 0; i < missing->n; i++)
 	{
-		char		a[INET6_ADDRSTRLEN];
-		char		desc[128];
-		WalmptcpEndpoint done;
-		int			rc;
+		const SubflowPath *p = &missing->paths[i];
+		WalmptcpEndpoint owner;
+		char		detail[200];
+		ReaddResult rc;
 
-		format_addr(eps[e].family, eps[e].addr, a, sizeof(a));
-		if (!endpoint_missing(t, &eps[e], a, peer, lost, nlost))
+		if (!endpoint_owning(eps, neps, &t->ctx, p, &owner))
 			continue;
-		walmptcp_endpoint_describe(&eps[e], desc, sizeof(desc));
-		/* never while the path is down: the address is up and answers */
-		if (!walmptcp_address_usable(eps[e].family, eps[e].addr) ||
-			!path_answers(eps[e].family, a, probe_target(t, a, peer, lost, nlost),
-						  t->remote_port))
-			continue;
-		/* one re-add serves every connection of the host */
-		if (endpoint_readded_at[eps[e].id] != 0 &&
-			!TimestampDifferenceExceeds(endpoint_readded_at[eps[e].id], now,
-										Max(3 * walmptcp_check_interval, 3000)))
+
+		rc = endpoint_readd_checked(&owner, &t->ctx, p, detail, sizeof(detail));
+		switch (rc)
 		{
-			acted = true;
-			continue;
+			case READD_DONE:
+				record(t, EV_REPAIR, "%s", detail);
+				/* FALLTHROUGH */
+			case READD_SHARED:
+				if (t->npending < MAX_PENDING)
+				{
+					PendingReadd *r = &t->pending[t->npending++];
+
+					r->ep = owner;
+					r->path = *p;
+					r->at = now;
+					r->own = (rc == READD_DONE);
+				}
+				acted = true;
+				break;
+			case READD_FAILED:
+				record(t, EV_REPAIR_FAILED, "%s", detail);
+				acted = true;
+				break;
+			case READD_PATH_DOWN:
+			case READD_BREAKER_OPEN:
+				break;
 		}
-		endpoint_readded_at[eps[e].id] = now;
-		rc = walmptcp_helper_readd(eps[e].id, &done);
-		if (rc == 0)
-		{
-			/* the kernel may have had to give it another id */
-			walmptcp_endpoint_describe(&done, desc, sizeof(desc));
-			record(t, EV_REPAIR, "re-added endpoint %s", desc);
-		}
-		else
-			record(t, EV_REPAIR_FAILED, "could not re-add endpoint %s: %s", desc, strerror(-rc));
-		acted = true;
 	}
 	if (acted)
 	{
@@ -482,86 +463,128 @@ repair_endpoints(Tracker *t, const int *lost, int nlost, TimestampTz now)
 	return acted;
 }
 
+static bool
+peer_reconnect_budget(Tracker *t, Peer *p, TimestampTz now)
+{
+	TimestampTz oldest = p->reconnects[p->next_reconnect];
+
+	if (oldest == 0 || TimestampDifferenceExceeds(oldest, now, HOUR_MS))
+		return true;
+	if (p->breaker_logged_at == 0 ||
+		TimestampDifferenceExceeds(p->breaker_logged_at, now, HOUR_MS))
+	{
+		p->breaker_logged_at = now;
+		record(t, EV_CIRCUIT_OPEN,
+			   "asked the %s to reconnect %d times within an hour: no more reconnects to this server until an hour after the first of them",
+			   walmptcp_role_name(t->role), MAX_RECONNECTS_PER_HOUR);
+	}
+	return false;
+}
+
 /*
- * Client side: is a lost subflow one that no endpoint can bring back?  A
- * subflow to the server's initial address from an address that is no
- * "subflow" endpoint is the initial subflow: only a new connection makes it
- * again.  (Subflows to other server addresses follow the server's
- * announcements, which the server's supervisor can repeat.)
+ * Client side, a new connection: once a probe connection proves that a
+ * fresh connection gets a missing path back, ask the process to reconnect.
+ * *probed says whether a probe was spent.  Paths that answer plain TCP but
+ * that a fresh connection does not get either are not offered by the host
+ * now: they leave the full set.
  */
 static bool
-lost_beyond_endpoints(const Tracker *t, const int *lost, int nlost)
+repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
+					bool *probed, TimestampTz now)
 {
-	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
-	int			neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
-	char		peer[INET6_ADDRSTRLEN];
+	PathSet		fresh,
+				gained,
+				restorable;
+	bool		any_answers = false;
 
-	format_addr(t->family, t->remote_addr, peer, sizeof(peer));
-	for (int i = 0; i < nlost; i++)
+	*probed = false;
+	/* the cheap check first: while every missing path is dead, wait */
+	for (int i = 0; i < missing->n && !any_answers; i++)
 	{
-		const char *pair = t->best_pairs[lost[i]];
-		const char *sep = strchr(pair, '>');
-		bool		owned = false;
+		const SubflowPath *p = &missing->paths[i];
 
-		if (sep == NULL || strcmp(sep + 1, peer) != 0)
-			continue;
-		for (int e = 0; e < neps && !owned; e++)
+		any_answers = path_answers(p->family, p->local, p->remote, p->server_port);
+	}
+	if (!any_answers || *probe_budget <= 0)
+		return false;
+
+	(*probe_budget)--;
+	*probed = true;
+	if (!probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port, &fresh))
+		return false;
+
+	pathset_difference(&fresh, &t->now, &gained);
+	pathset_difference(missing, &gained, &restorable);	/* missing, not regained */
+	if (restorable.n < missing->n && fresh.n > t->now.n)
+	{
+		Peer	   *peer = peer_of(t);
+
+		if (!peer_reconnect_budget(t, peer, now) || !still_registered(t))
+			return false;
+		record(t, EV_RECONNECT,
+			   "a probe connection to the same server got %d subflows, this one has %d: asking the %s to reconnect",
+			   fresh.n, t->now.n, walmptcp_role_name(t->role));
+		if (kill(t->key.pid, SIGTERM) != 0)
 		{
-			char		a[INET6_ADDRSTRLEN];
+			int			save_errno = errno;
 
-			format_addr(eps[e].family, eps[e].addr, a, sizeof(a));
-			owned = eps[e].family == t->family &&
-				(eps[e].flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) &&
-				strlen(a) == (size_t) (sep - pair) &&
-				strncmp(pair, a, sep - pair) == 0;
-		}
-		if (!owned)
+			record(t, EV_REPAIR_FAILED, "could not signal pid %d: %s",
+				   t->key.pid, strerror(save_errno));
 			return true;
+		}
+		peer->reconnects[peer->next_reconnect] = now;
+		peer->next_reconnect = (peer->next_reconnect + 1) % MAX_RECONNECTS_PER_HOUR;
+		peer->reconnect_asked_at = now;
+		peer->degraded_since = t->degraded_since;
+		peer->promised = fresh;
+		t->last_method = "reconnect";
+		return true;
+	}
+
+	for (int i = 0; i < restorable.n; i++)
+	{
+		const SubflowPath *p = &restorable.paths[i];
+		char		path[128];
+
+		if (pathset_contains(&fresh, p) ||
+			!path_answers(p->family, p->local, p->remote, p->server_port))
+			continue;			/* down for now: keep expecting it */
+		path_format(p, path, sizeof(path));
+		record(t, EV_BASELINE,
+			   "a fresh connection does not get subflow %s either, although the path answers: no longer expected",
+			   path);
+		pathset_remove(&t->expected, p);
 	}
 	return false;
 }
 
 static void
-try_repair(Tracker *t, int current, const int *lost, int nlost, TimestampTz now)
+try_repair(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz now)
 {
+	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
+	int			neps;
 	bool		helper,
-				acted = false;
-	bool		endpoint_ok,
-				reconnect_ok;
+				acted = false,
+				probed = false;
 
-	if (walmptcp_repair == WALMPTCP_REPAIR_OFF || t->gave_up || now < t->next_attempt)
+	if (walmptcp_repair == WALMPTCP_REPAIR_OFF || now < t->next_attempt)
 		return;
 
-	helper = walmptcp_helper_available();
-	endpoint_ok = helper && (walmptcp_repair == WALMPTCP_REPAIR_AUTO ||
-							 walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT);
-	reconnect_ok = client_role(t->role) &&
-		(walmptcp_repair == WALMPTCP_REPAIR_RECONNECT ||
-		 (walmptcp_repair == WALMPTCP_REPAIR_AUTO &&
-		  (!helper || lost_beyond_endpoints(t, lost, nlost) ||
-		   (TimestampDifferenceExceeds(t->degraded_since, now, ESCALATE_AFTER_MS) &&
-			(t->last_endpoint_repair == 0 ||
-			 TimestampDifferenceExceeds(t->last_endpoint_repair, now, ESCALATE_AFTER_MS))))));
-
-	if (endpoint_ok)
-		acted = repair_endpoints(t, lost, nlost, now);
-	if (!acted && reconnect_ok)
+	if (verify_pending_readds(t, missing, now))
 	{
-		int			fresh = probe_subflows(t);
-
-		if (fresh > current)
-		{
-			record(t, EV_RECONNECT,
-				   "a probe connection to the same server got %d subflows, this one has %d: asking the %s to reconnect",
-				   fresh, current, walmptcp_role_name(t->role));
-			if (kill(t->pid, SIGTERM) != 0)
-				record(t, EV_REPAIR_FAILED, "could not signal pid %d: %s", t->pid, strerror(errno));
-			t->last_method = "reconnect";
-			acted = true;
-		}
+		/* give the last re-adds their time before doing anything more */
+		t->next_attempt = now + (TimestampTz) walmptcp_check_interval * 1000;
+		return;
 	}
+	neps = Max(walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS), 0);
+	helper = walmptcp_helper_available();
+	if (helper && (walmptcp_repair == WALMPTCP_REPAIR_AUTO ||
+				   walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT))
+		acted = repair_by_endpoint(t, missing, eps, neps, now);
+	if (!acted && reconnect_allowed(t, missing, helper, eps, neps, now))
+		acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);
 
-	if (!acted)
+	if (!acted && !probed)
 	{
 		/* nothing usable yet (path still down): look again next tick */
 		t->next_attempt = now + (TimestampTz) walmptcp_check_interval * 1000;
@@ -573,170 +596,181 @@ try_repair(Tracker *t, int current, const int *lost, int nlost, TimestampTz now)
 	if (t->attempts >= MAX_ATTEMPTS)
 	{
 		t->gave_up = true;
+		t->gave_up_at = now;
 		record(t, EV_REPAIR_FAILED,
-			   "giving up after %d attempts; %d of %d subflows; trying again when the connection changes",
-			   t->attempts, current, t->nbest);
+			   "giving up after %d attempts; %d of %d subflows; trying again in %d minutes",
+			   t->attempts, t->now.n, t->expected.n, GIVE_UP_MS / 60000);
 	}
 }
 
 /* One connection, one tick. */
 static void
-observe(Matched *m, TimestampTz now)
+observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 {
-	WalmptcpConnEntry *e = m->entry;
-	DiagSocket *k = m->msk;
-	char		key[200];
-	char		remote[64];
-	char		pairs[MAX_PAIRS][PAIR_LEN];
-	int			npairs = 0;
-	int			lost[MAX_PAIRS],
-				added[MAX_PAIRS];
-	int			nlost,
-				nadded;
+	const WalmptcpConnEntry *e = m->entry;
+	TrackerKey	key;
 	Tracker    *t;
-	bool		first;
+	PathSet		paths,
+				diff,
+				missing;
+	bool		found;
+	char		buf[512];
 
-	if (!tracked_role(e->role) || k == NULL ||
-		(k->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0)
+	if (!tracked_role(e->role) || m->msk == NULL ||
+		(m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0)
 		return;					/* TCP or fallback: nothing to repair */
 
-	format_endpoint(k->family, k->remote, k->remote_port, remote, sizeof(remote));
-	if (client_role(e->role))
-		snprintf(key, sizeof(key), "%s|%s|%s", walmptcp_role_name(e->role), e->appname, remote);
-	else
-		snprintf(key, sizeof(key), "walsender|%d|%llu", e->pid, (unsigned long long) e->inode);
-	t = find_tracker(key);
-	if (t == NULL)
+	memset(&key, 0, sizeof(key));
+	key.pid = e->pid;
+	key.inode = e->inode;
+	t = hash_search(trackers, &key, HASH_ENTER, &found);
+	if (!found)
+		tracker_init(t, m, now, config);
+	t->seen = true;
+
+	if (m->withheld)
+	{
+		/* unknown is not zero: never judged, never repaired */
+		if (!withheld_logged)
+			ereport(LOG,
+					(errmsg("walmptcp: the kernel withholds MPTCP subflow details from this server; the supervisor does not judge or repair its connections"),
+					 errdetail("Kernels before Linux 6.18 show subflow details in sock_diag to CAP_NET_ADMIN only.")));
+		withheld_logged = true;
 		return;
-
-	for (int i = 0; i < m->n_subflows && npairs < MAX_PAIRS; i++)
-	{
-		DiagSocket *s = m->subflows[i];
-		char		l[INET6_ADDRSTRLEN],
-					r[INET6_ADDRSTRLEN];
-
-		if (s->state != 1)		/* TCP_ESTABLISHED */
-			continue;
-		format_addr(s->family, s->local, l, sizeof(l));
-		format_addr(s->family, s->remote, r, sizeof(r));
-		snprintf(pairs[npairs], PAIR_LEN, "%s>%s", l, r);
-
-		/*
-		 * One path, one pair.  A subflow whose other end died can linger
-		 * here (its reset could not leave: the peer's address was gone)
-		 * while the path manager opens its successor on the same addresses;
-		 * counting both would make the set look whole and hide the subflow
-		 * that is really missing.
-		 */
-		if (!pair_listed(pairs, npairs, pairs[npairs]))
-			npairs++;
 	}
 
-	first = (t->pid != e->pid || t->inode != e->inode);
-	if (first)
+	pathset_of_connection(m, t->ctx.client, &paths);
+	if (found)
 	{
-		bool		reconnect = t->pid != 0;
-
-		t->pid = e->pid;
-		t->inode = e->inode;
-		t->role = e->role;
-		format_endpoint(k->family, k->local, k->local_port, t->local, sizeof(t->local));
-		strlcpy(t->remote, remote, sizeof(t->remote));
-		t->family = k->family;
-		memcpy(t->remote_addr, k->remote, 16);
-		t->remote_port = k->remote_port;
-		if (reconnect)
-			record(t, EV_RECONNECTED, "new connection with %d subflows", npairs);
-
-		/*
-		 * What would a fresh connection to this server get?  Asked once per
-		 * connection, so that one degraded from the start is noticed too.
-		 */
-		if (client_role(e->role))
-			t->nbest = Max(t->nbest, probe_subflows(t));
+		pathset_difference(&t->now, &paths, &diff);
+		for (int i = 0; i < diff.n; i++)
+		{
+			path_format(&diff.paths[i], buf, sizeof(buf));
+			record(t, EV_LOST, "subflow %s closed; %d left", buf, paths.n);
+		}
+		pathset_difference(&paths, &t->now, &diff);
+		for (int i = 0; i < diff.n; i++)
+		{
+			path_format(&diff.paths[i], buf, sizeof(buf));
+			record(t, EV_ADDED, "subflow %s established; %d now", buf, paths.n);
+		}
 	}
-	else
-	{
-		nlost = pair_difference(t->pairs, t->npairs, pairs, npairs, lost);
-		nadded = pair_difference(pairs, npairs, t->pairs, t->npairs, added);
-		for (int i = 0; i < nlost; i++)
-			record(t, EV_LOST, "subflow %s closed; %d left", t->pairs[lost[i]], npairs);
-		for (int i = 0; i < nadded; i++)
-			record(t, EV_ADDED, "subflow %s established; %d now", pairs[added[i]], npairs);
-	}
-	memcpy(t->pairs, pairs, sizeof(pairs));
-	t->npairs = npairs;
-	t->last_seen = now;
+	t->now = paths;
 
-	if (npairs >= t->nbest)
+	if (t->config != config)
 	{
+		/* the DBA changed endpoints or limits: learn the full set again */
+		t->config = config;
+		t->expected = paths;
+		t->probe_pending = t->ctx.client;
 		if (t->degraded)
+			record(t, EV_BASELINE, "the host's MPTCP endpoints or limits changed: %d subflows is the full set until a probe says otherwise",
+				   paths.n);
+		end_episode(t);
+	}
+
+	if (t->probe_pending && *probe_budget > 0 &&
+		TimestampDifferenceExceeds(t->first_seen, now, SETTLE_MS))
+	{
+		PathSet		fresh;
+
+		/* what a fresh connection gets: one degraded from its start shows */
+		(*probe_budget)--;
+		if (probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port, &fresh))
+			pathset_union(&t->expected, &fresh);
+		t->probe_pending = false;
+	}
+	pathset_union(&t->expected, &paths);
+	pathset_difference(&t->expected, &paths, &missing);
+
+	if (missing.n == 0)
+	{
+		if (t->degraded && !t->probe_pending)
 		{
 			long		secs;
 			int			usecs;
 
 			TimestampDifference(t->degraded_since, now, &secs, &usecs);
 			record(t, EV_REPAIRED, "full subflow set (%d) again after %ld.%01d s%s%s",
-				   npairs, secs, usecs / 100000,
+				   paths.n, secs, usecs / 100000,
 				   t->last_method ? ", by " : "", t->last_method ? t->last_method : "");
+			end_episode(t);
 		}
-		t->nbest = npairs;
-		memcpy(t->best_pairs, pairs, sizeof(pairs));
-		t->degraded = false;
-		t->attempts = 0;
-		t->gave_up = false;
-		t->last_endpoint_repair = 0;
-		t->last_method = NULL;
+		else if (!t->degraded)
+			end_episode(t);
 		return;
 	}
 
-	nlost = pair_difference(t->best_pairs, t->nbest, pairs, npairs, lost);
 	if (!t->degraded)
 	{
-		char		missing[256] = "";
-
-		for (int i = 0; i < nlost; i++)
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-					 "%s%s", i ? ", " : "", t->best_pairs[lost[i]]);
+		if (!TimestampDifferenceExceeds(t->first_seen, now, SETTLE_MS) ||
+			++t->missing_ticks < DEGRADED_AFTER_TICKS)
+			return;
 		t->degraded = true;
 		t->degraded_since = now;
 		t->next_attempt = now;
 		t->attempts = 0;
 		t->gave_up = false;
-		record(t, EV_DEGRADED, "%d of %d subflows; missing %s", npairs, t->nbest,
-			   missing[0] ? missing : "(a fresh connection gets more)");
+		pathset_format(&missing, buf, sizeof(buf));
+		record(t, EV_DEGRADED, "%d of %d subflows; missing %s", paths.n, t->expected.n, buf);
 	}
-	else if (t->gave_up &&
-			 TimestampDifferenceExceeds(t->degraded_since, now, FORGET_AFTER_MS))
+	if (t->gave_up)
 	{
+		if (!TimestampDifferenceExceeds(t->gave_up_at, now, GIVE_UP_MS))
+			return;
 		t->gave_up = false;		/* a fresh chance after a long while */
 		t->attempts = 0;
 	}
-	try_repair(t, npairs, lost, nlost, now);
+	try_repair(t, &missing, probe_budget, now);
 }
 
 static void
 supervise_once(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	uint64		config = 0;
+	int			probe_budget = 1;	/* a probe takes ~1.5 s */
 	Matched    *matched;
+	HASH_SEQ_STATUS seq;
+	Tracker    *t;
 	int			n;
 
+	/* read before the sockets: a change in between shows up next tick */
+	(void) walmptcp_registry_snapshot(&n);
+	if (n > 0)
+		config = host_config();
 	matched = walmptcp_match_connections(0, &n);
-	for (int i = 0; i < n; i++)
-		observe(&matched[i], now);
 
-	/* forget walsenders at once, client peers after a while */
-	for (int i = 0; i < MAX_TRACKERS; i++)
+	hash_seq_init(&seq, trackers);
+	while ((t = hash_seq_search(&seq)) != NULL)
+		t->seen = false;
+	for (int i = 0; i < n && !ShutdownRequestPending; i++)
+		observe(&matched[i], now, config, &probe_budget);
+	if (ShutdownRequestPending)
+		return;
+
+	/* a connection gone is forgotten; its server's record stays */
+	hash_seq_init(&seq, trackers);
+	while ((t = hash_seq_search(&seq)) != NULL)
 	{
-		Tracker    *t = &trackers[i];
-
-		if (!t->used || t->last_seen == now)
-			continue;
-		if (t->role == WALMPTCP_ROLE_WALSENDER ||
-			TimestampDifferenceExceeds(t->last_seen, now, FORGET_AFTER_MS))
-			t->used = false;
+		if (!t->seen)
+			(void) hash_search(trackers, &t->key, HASH_REMOVE, NULL);
 	}
+}
+
+static void
+create_tables(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(TrackerKey);
+	ctl.entrysize = sizeof(Tracker);
+	trackers = hash_create("walmptcp trackers", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(PeerKey);
+	ctl.entrysize = sizeof(Peer);
+	peers = hash_create("walmptcp peers", 64, &ctl, HASH_ELEM | HASH_BLOBS);
 }
 
 void
@@ -744,10 +778,12 @@ walmptcp_supervisor_main(Datum arg)
 {
 	MemoryContext tick_context;
 
+	/* a shutdown is no error: leave quietly, as PostgreSQL's own workers do */
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 
+	create_tables();
 	tick_context = AllocSetContextCreate(TopMemoryContext, "walmptcp supervisor",
 										 ALLOCSET_DEFAULT_SIZES);
 	ereport(LOG,
@@ -755,7 +791,7 @@ walmptcp_supervisor_main(Datum arg)
 					GetConfigOption("walmptcp.repair", false, false),
 					walmptcp_helper_available() ? "available" : "not available: endpoint repair needs CAP_NET_ADMIN at server start")));
 
-	for (;;)
+	while (!ShutdownRequestPending)
 	{
 		MemoryContext old;
 
@@ -783,10 +819,15 @@ walmptcp_supervisor_main(Datum arg)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
 
+		if (ShutdownRequestPending)
+			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 walmptcp_check_interval, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+	ereport(DEBUG1, (errmsg("walmptcp: supervisor shutting down")));
+	/* 1: the postmaster starts it again unless the server is stopping */
+	proc_exit(1);
 }
 
 void

@@ -94,6 +94,7 @@ typedef struct WalmptcpConnEntry
 	WalmptcpOutcome outcome;	/* at connect time */
 	char		reason[WALMPTCP_REASON_LEN];
 	char		appname[WALMPTCP_APPNAME_LEN];
+	unsigned int dbid;			/* Oid: a subscription's database, else 0 */
 	int64		connected_at;	/* TimestampTz */
 	struct sockaddr_storage local;	/* at connect time */
 	struct sockaddr_storage remote;

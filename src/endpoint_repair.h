@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * endpoint_repair.h
+ *	  In-place repair: which endpoint owns a lost subflow, and re-adding it
+ *	  within limits (path answers, spacing, circuit breaker).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALMPTCP_ENDPOINT_REPAIR_H
+#define WALMPTCP_ENDPOINT_REPAIR_H
+
+#include "endpoint_pm.h"
+#include "subflow_path.h"
+
+/* re-adds of one endpoint that did not bring its subflow back, per hour */
+#define WALMPTCP_BREAKER_FAILURES 3
+#define WALMPTCP_BREAKER_WINDOW_MS (3600 * 1000)
+
+typedef enum ReaddResult
+{
+	READD_DONE,					/* removed and added again */
+	READD_SHARED,				/* another connection's re-add just did it */
+	READD_PATH_DOWN,			/* address not up, or the path does not answer */
+	READD_BREAKER_OPEN,			/* too many useless re-adds lately */
+	READD_FAILED				/* the helper could not; detail says why */
+} ReaddResult;
+
+/* The connection a path belongs to, as far as endpoint ownership goes. */
+typedef struct PathOwnerContext
+{
+	bool		client;			/* this host opened the connection */
+	int			family;
+	uint8		peer_addr[16];	/* the other end of the initial subflow */
+	uint16		peer_port;
+	uint16		server_port;	/* the server's port of the initial subflow */
+} PathOwnerContext;
+
+/*
+ * The endpoint of this host whose removal and re-adding re-creates path:
+ * client, a "subflow" endpoint on its local address towards the server's
+ * initial address and port ("fullmesh": towards any); server, a "signal"
+ * endpoint on its local address announcing its port.
+ */
+extern bool endpoint_owning(const WalmptcpEndpoint *eps, int neps,
+							const PathOwnerContext *ctx, const SubflowPath *path,
+							WalmptcpEndpoint *owner);
+
+/* Re-add owner for path, if the path answers and the limits allow it. */
+extern ReaddResult endpoint_readd_checked(const WalmptcpEndpoint *owner,
+										  const PathOwnerContext *ctx,
+										  const SubflowPath *path,
+										  char *detail, size_t len);
+
+/*
+ * A re-add of owner did not bring its subflow back.  Returns true when
+ * this opens the endpoint's circuit breaker.
+ */
+extern bool endpoint_readd_failed(const WalmptcpEndpoint *owner);
+
+#endif							/* WALMPTCP_ENDPOINT_REPAIR_H */

@@ -1,0 +1,153 @@
+/*-------------------------------------------------------------------------
+ *
+ * path_probe.c
+ *	  The supervisor's probe connections (see path_probe.h).
+ *
+ * Both are closed before anything reaches PostgreSQL's protocol: the probe
+ * connection before the startup packet (the server logs nothing), the path
+ * check at once.  ss shows a probe as a second MPTCP connection to the
+ * server while it lasts (PROBE_WAIT_MS).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "path_probe.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+#define PROBE_CONNECT_MS 2000
+#define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */
+#define PATH_CHECK_MS 1000
+
+/* A socket address for family, address bytes and port; returns its length. */
+static socklen_t
+make_sockaddr(int family, const uint8 *addr, uint16 port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET)
+	{
+		struct sockaddr_in *in = (struct sockaddr_in *) ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, addr, 4);
+		return sizeof(*in);
+	}
+	else
+	{
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, addr, 16);
+		return sizeof(*in6);
+	}
+}
+
+/* Connect a non-blocking socket, waiting at most timeout_ms: 0 or an errno. */
+static int
+connect_within(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+	int			err = 0;
+	socklen_t	errlen = sizeof(err);
+	struct pollfd pfd = {fd, POLLOUT, 0};
+
+	if (connect(fd, (const struct sockaddr *) ss, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
+		return errno;
+	return err;
+}
+
+bool
+probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t	sslen = make_sockaddr(family, addr, port, &ss);
+	struct stat st;
+	DiagSnapshot snap;
+	Matched		m;
+	bool		known = false;
+	int			fd;
+
+	out->n = 0;
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	if (fd < 0)
+		return false;
+	if (connect_within(fd, &ss, sslen, PROBE_CONNECT_MS) != 0 || fstat(fd, &st) != 0)
+	{
+		close(fd);
+		return false;
+	}
+
+	/* wait on the latch, so that a shutdown request is not held up */
+	for (TimestampTz until = GetCurrentTimestamp() + PROBE_WAIT_MS * 1000;;)
+	{
+		long		left = (until - GetCurrentTimestamp()) / 1000;
+
+		if (left <= 0 || ShutdownRequestPending)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	if (!ShutdownRequestPending)
+	{
+		memset(&m, 0, sizeof(m));
+		walmptcp_diag_collect(&snap);
+		walmptcp_match_inode(&snap, (uint64) st.st_ino, &m);
+		if (m.msk != NULL && !m.withheld &&
+			(m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
+		{
+			pathset_of_connection(&m, true, out);
+			known = true;
+		}
+	}
+	close(fd);
+	return known;
+}
+
+bool
+path_answers(int family, const uint8 *local, const uint8 *remote, uint16 port)
+{
+	struct sockaddr_storage src,
+				dst;
+	socklen_t	len;
+	int			fd,
+				rc;
+	bool		answered = false;
+
+	len = make_sockaddr(family, local, 0, &src);
+	(void) make_sockaddr(family, remote, port, &dst);
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (bind(fd, (struct sockaddr *) &src, len) == 0)
+	{
+		rc = connect_within(fd, &dst, len, PATH_CHECK_MS);
+		answered = (rc == 0 || rc == ECONNREFUSED);
+	}
+	close(fd);
+	return answered;
+}
