@@ -99,16 +99,21 @@ walmptcp_match_connections(int filter_pid, int *count)
 	int			n_entries;
 	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n_entries);
 	Matched    *out;
+	uint64	   *inodes;
 	int			n = 0;
-	bool		any = false;
 	DiagSnapshot snap;
 
 	*count = 0;
-	for (int i = 0; i < n_entries && !any; i++)
-		any = (filter_pid == 0 || entries[i].pid == filter_pid);
-	if (!any)
+	inodes = palloc(Max(n_entries, 1) * sizeof(uint64));
+	for (int i = 0; i < n_entries; i++)
+	{
+		if (filter_pid == 0 || entries[i].pid == filter_pid)
+			inodes[n++] = entries[i].inode;
+	}
+	if (n == 0)
 		return NULL;			/* nothing to ask the kernel about */
-	walmptcp_diag_collect(&snap);
+	walmptcp_diag_collect(inodes, n, &snap);
+	n = 0;
 
 	out = palloc0(n_entries * sizeof(Matched));
 	for (int i = 0; i < n_entries; i++)

@@ -113,9 +113,11 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 	}
 	if (!ShutdownRequestPending)
 	{
+		uint64		inode = (uint64) st.st_ino;
+
 		memset(&m, 0, sizeof(m));
-		walmptcp_diag_collect(&snap);
-		walmptcp_match_inode(&snap, (uint64) st.st_ino, &m);
+		walmptcp_diag_collect(&inode, 1, &snap);
+		walmptcp_match_inode(&snap, inode, &m);
 		if (m.msk != NULL && !m.withheld &&
 			(m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
 		{

@@ -42,12 +42,19 @@
 #define IPPROTO_MPTCP 262
 #endif
 
-/* every TCP state but listening: listeners carry no subflows */
-#define DIAG_STATES_NOT_LISTEN (~(1U << WALMPTCP_TCP_LISTEN))
+/*
+ * Every TCP state but listening, TIME_WAIT and NEW_SYN_RECV: listeners carry
+ * no subflows, the other two are not full sockets (no ULP, no owner).
+ */
+#define DIAG_STATES_WANTED (~((1U << WALMPTCP_TCP_LISTEN) | \
+							  (1U << WALMPTCP_TCP_TIME_WAIT) | \
+							  (1U << WALMPTCP_TCP_NEW_SYN_RECV)))
 
 typedef struct DumpState
 {
 	bool		mptcp;			/* dumping MPTCP sockets */
+	const uint64 *inodes;		/* TCP: plain sockets worth keeping */
+	int			n_inodes;
 	DiagSocket *items;
 	int			count;
 	int			capacity;
@@ -159,6 +166,17 @@ on_message(const struct nlmsghdr *nlh, void *data)
 				break;
 		}
 	}
+
+	/* of the plain TCP sockets, keep only those a registered process owns */
+	if (!st->mptcp && !s->is_subflow)
+	{
+		bool		wanted = false;
+
+		for (int i = 0; i < st->n_inodes && !wanted; i++)
+			wanted = (st->inodes[i] == s->inode);
+		if (!wanted)
+			st->count--;
+	}
 	return MNL_CB_OK;
 }
 
@@ -184,7 +202,7 @@ dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = DIAG_STATES_NOT_LISTEN;
+	req->idiag_states = DIAG_STATES_WANTED;
 	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 	if (mptcp)
 		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, IPPROTO_MPTCP);
@@ -204,12 +222,15 @@ dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 }
 
 void
-walmptcp_diag_collect(DiagSnapshot *snap)
+walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 {
 	struct mnl_socket *nl;
 	DumpState	mptcp = {0},
 				tcp = {0};
 	bool		ok;
+
+	tcp.inodes = inodes;
+	tcp.n_inodes = n_inodes;
 
 	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	if (nl == NULL)

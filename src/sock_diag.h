@@ -52,7 +52,9 @@ typedef struct WalmptcpMptcpInfo
 
 /* idiag_state values (the kernel's include/net/tcp_states.h) */
 #define WALMPTCP_TCP_ESTABLISHED 1
+#define WALMPTCP_TCP_TIME_WAIT 6
 #define WALMPTCP_TCP_LISTEN 10
+#define WALMPTCP_TCP_NEW_SYN_RECV 12
 
 #define MPTCP_INFO_FLAG_FALLBACK_BIT 1	/* MPTCP_INFO_FLAG_FALLBACK */
 
@@ -92,9 +94,11 @@ typedef struct DiagSnapshot
 } DiagSnapshot;
 
 /*
- * Dump every MPTCP socket and every non-listening TCP socket of this
- * network namespace.  Errors are reported with ereport(ERROR).
+ * Dump every MPTCP socket of this network namespace, every MPTCP subflow,
+ * and the plain TCP sockets whose inode is in inodes (the others are read
+ * and dropped).  Errors are reported with ereport(ERROR).
  */
-extern void walmptcp_diag_collect(DiagSnapshot *snap);
+extern void walmptcp_diag_collect(const uint64 *inodes, int n_inodes,
+								  DiagSnapshot *snap);
 
 #endif							/* WALMPTCP_SOCK_DIAG_H */
