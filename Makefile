@@ -14,6 +14,7 @@ OBJS = \
 	src/events.o \
 	src/endpoint_pm.o \
 	src/net_admin.o \
+	src/owner_view.o \
 	src/subflow_path.o \
 	src/path_probe.o \
 	src/endpoint_repair.o \

@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "utils/timestamp.h"
+
 #include "conn_state.h"
 #include "walmptcp.h"
 
@@ -92,6 +94,60 @@ walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 		m->withheld = true;
 }
 
+/*
+ * Replace m's subflows with those the owning process published: where the
+ * kernel withholds them from sock_diag (walmptcp.subflow_source = auto), or
+ * always (= owner).
+ */
+static void
+use_owner_view(const WalmptcpConnEntry *e, Matched *m, TimestampTz now)
+{
+	const WalmptcpOwnerView *v = &e->owner;
+	bool		fallback;
+
+	if (m->msk == NULL)
+		return;
+	fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
+	if (fallback || walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ||
+		(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_AUTO && !m->withheld))
+		return;
+
+	m->n_subflows = 0;
+	if (v->taken_at == 0)
+	{
+		m->withheld = true;		/* nothing published yet: unknown */
+		return;
+	}
+	m->withheld = false;
+	m->from_owner = true;
+	m->owner_age_ms = (now - v->taken_at) / 1000;
+	m->subflows = palloc(Max(v->n, 1) * sizeof(DiagSocket *));
+	for (int i = 0; i < v->n; i++)
+	{
+		const WalmptcpOwnerSubflow *o = &v->subflows[i];
+		DiagSocket *s = palloc0(sizeof(DiagSocket));
+
+		s->family = o->family;
+		s->state = o->state;
+		memcpy(s->local, o->local, 16);
+		memcpy(s->remote, o->remote, 16);
+		s->local_port = o->local_port;
+		s->remote_port = o->remote_port;
+		s->is_subflow = true;
+		s->from_owner = true;
+		s->tcpi_len = Min(o->tcpi_len, (int) sizeof(s->tcpi));
+		s->tcpi.tcpi_state = o->state;
+		s->tcpi.tcpi_rtt = o->rtt;
+		s->tcpi.tcpi_snd_cwnd = o->snd_cwnd;
+		s->tcpi.tcpi_total_retrans = o->total_retrans;
+		s->tcpi.tcpi_bytes_sent = o->bytes_sent;
+		s->tcpi.tcpi_bytes_received = o->bytes_received;
+		s->tcpi.tcpi_bytes_acked = o->bytes_acked;
+		s->tcpi.tcpi_delivery_rate = o->delivery_rate;
+		m->subflows[m->n_subflows++] = s;
+	}
+}
+
 /* Registry snapshot (optionally one pid) joined with a sock_diag dump. */
 Matched *
 walmptcp_match_connections(int filter_pid, int *count)
@@ -102,6 +158,7 @@ walmptcp_match_connections(int filter_pid, int *count)
 	uint64	   *inodes;
 	int			n = 0;
 	DiagSnapshot snap;
+	TimestampTz now;
 
 	*count = 0;
 	inodes = palloc(Max(n_entries, 1) * sizeof(uint64));
@@ -113,6 +170,7 @@ walmptcp_match_connections(int filter_pid, int *count)
 	if (n == 0)
 		return NULL;			/* nothing to ask the kernel about */
 	walmptcp_diag_collect(inodes, n, &snap);
+	now = GetCurrentTimestamp();
 	n = 0;
 
 	out = palloc0(n_entries * sizeof(Matched));
@@ -121,6 +179,7 @@ walmptcp_match_connections(int filter_pid, int *count)
 		if (filter_pid != 0 && entries[i].pid != filter_pid)
 			continue;
 		walmptcp_match_inode(&snap, entries[i].inode, &out[n]);
+		use_owner_view(&entries[i], &out[n], now);
 		out[n++].entry = &entries[i];
 	}
 	*count = n;

@@ -20,6 +20,8 @@ typedef struct Matched
 	DiagSocket **subflows;
 	int			n_subflows;
 	bool		withheld;		/* subflows exist, details hidden */
+	bool		from_owner;		/* subflows as the owning process read them */
+	int64		owner_age_ms;	/* ... this long ago */
 } Matched;
 
 /* Connections of pid filter_pid (0: all), palloc'd; *count rows. */

@@ -118,11 +118,22 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 		memset(&m, 0, sizeof(m));
 		walmptcp_diag_collect(&inode, 1, &snap);
 		walmptcp_match_inode(&snap, inode, &m);
-		if (m.msk != NULL && !m.withheld &&
-			(m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
+		if (m.msk != NULL && (m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
 		{
-			pathset_of_connection(&m, true, out);
-			known = true;
+			WalmptcpOwnerView view;
+
+			/* as the connections are read: sock_diag, else our own view */
+			if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_OWNER && !m.withheld)
+			{
+				pathset_of_connection(&m, true, out);
+				known = true;
+			}
+			else if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG &&
+					 walmptcp_read_own_subflows(fd, &view))
+			{
+				pathset_of_owner_view(&view, true, out);
+				known = true;
+			}
 		}
 	}
 	close(fd);

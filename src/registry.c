@@ -186,12 +186,28 @@ walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
 void
 walmptcp_registry_remove_fd(int fd)
 {
+	walmptcp_owner_view_stop(fd);
 	if (registry == NULL)
 		return;
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < registry->size; i++)
 		if (registry->entries[i].pid == MyProcPid && registry->entries[i].fd == fd)
 			registry->entries[i].pid = 0;
+	LWLockRelease(registry->lock);
+}
+
+/* The owning process publishes what it reads of its own socket. */
+void
+walmptcp_registry_publish_owner_view(int fd, const WalmptcpOwnerView *view)
+{
+	if (registry == NULL)
+		return;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < registry->size; i++)
+	{
+		if (registry->entries[i].pid == MyProcPid && registry->entries[i].fd == fd)
+			registry->entries[i].owner = *view;
+	}
 	LWLockRelease(registry->lock);
 }
 
@@ -271,6 +287,8 @@ register_walsender(Port *port, int status)
 		walmptcp_registry_add(WALMPTCP_ROLE_WALSENDER, port->sock, false,
 							  WALMPTCP_MODE_OFF, outcome, reason,
 							  port->application_name);
+		if (outcome == WALMPTCP_OUTCOME_MPTCP)
+			walmptcp_owner_view_start(port->sock);
 	}
 }
 

@@ -72,6 +72,7 @@ typedef struct DiagSocket
 	struct tcp_info tcpi;
 	int			tcpi_len;
 	bool		is_subflow;		/* has the "mptcp" ULP */
+	bool		from_owner;		/* read by the owning process, not sock_diag */
 	bool		has_subflow_info;
 	uint32		token_loc;
 	uint32		token_rem;

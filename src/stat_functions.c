@@ -230,7 +230,17 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		}
 		else if (m->withheld)
 		{
-			values[c] = CStringGetTextDatum("the kernel withholds subflow details from this process (older kernels show them to CAP_NET_ADMIN only)");
+			values[c] = CStringGetTextDatum(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ?
+											"the kernel withholds subflow details from this process (older kernels show them to CAP_NET_ADMIN only)" :
+											"the kernel withholds subflow details from this process and the owning process has not published its own view yet");
+			nulls[c] = false;
+		}
+		else if (m->from_owner)
+		{
+			values[c] = CStringGetTextDatum(psprintf("subflows as the owning process read them %.1f s ago (MPTCP_SUBFLOW_ADDRS, MPTCP_TCPINFO)%s",
+													 m->owner_age_ms / 1000.0,
+													 walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_OWNER ?
+													 "" : "; the kernel withholds them from sock_diag"));
 			nulls[c] = false;
 		}
 		c++;
@@ -284,7 +294,11 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 				nulls[c] = nulls[c + 1] = nulls[c + 2] = false;
 			}
 			c += 3;
-			if (!s->has_subflow_info)
+			if (s->from_owner)
+				kind = (s->local_port == m->msk->local_port &&
+						s->remote_port == m->msk->remote_port &&
+						memcmp(s->local, m->msk->local, 16) == 0) ? "initial" : "join";
+			else if (!s->has_subflow_info)
 				kind = "tcp";
 			else if (s->subflow_flags & (MPTCP_SUBFLOW_FLAG_JOIN_LOC | MPTCP_SUBFLOW_FLAG_JOIN_REM))
 				kind = "join";
@@ -322,9 +336,10 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 				nulls[c] = false;
 			}
 			c++;
+			/* the owner's view has no subflow flags: unknown */
 			values[c] = BoolGetDatum(s->has_subflow_info &&
 									 (s->subflow_flags & MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED) != 0);
-			nulls[c++] = false;
+			nulls[c++] = s->from_owner;
 			Assert(c == NUM_SUBFLOW_COLUMNS);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}

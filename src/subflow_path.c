@@ -37,6 +37,26 @@ pathset_of_connection(const Matched *m, bool client, PathSet *out)
 	}
 }
 
+void
+pathset_of_owner_view(const WalmptcpOwnerView *view, bool client, PathSet *out)
+{
+	out->n = 0;
+	for (int i = 0; i < view->n; i++)
+	{
+		const WalmptcpOwnerSubflow *s = &view->subflows[i];
+		SubflowPath p;
+
+		if (s->state != WALMPTCP_TCP_ESTABLISHED)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.family = s->family;
+		memcpy(p.local, s->local, addr_len(s->family));
+		memcpy(p.remote, s->remote, addr_len(s->family));
+		p.server_port = client ? s->remote_port : s->local_port;
+		pathset_add(out, &p);
+	}
+}
+
 bool
 path_equal(const SubflowPath *a, const SubflowPath *b)
 {

@@ -40,6 +40,10 @@ typedef struct PathSet
 /* The established subflows of a matched connection, as paths. */
 extern void pathset_of_connection(const Matched *m, bool client, PathSet *out);
 
+/* The same, from subflows the socket's owner read (owner_view.c). */
+extern void pathset_of_owner_view(const WalmptcpOwnerView *view, bool client,
+								  PathSet *out);
+
 extern bool path_equal(const SubflowPath *a, const SubflowPath *b);
 extern bool pathset_contains(const PathSet *set, const SubflowPath *p);
 extern void pathset_add(PathSet *set, const SubflowPath *p);

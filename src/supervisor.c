@@ -73,6 +73,7 @@
 #define HOUR_MS (3600 * 1000)
 #define RECONNECT_FOLLOWUP_MS 60000
 #define MAX_PENDING 8
+#define OWNER_VIEW_FRESH_MS 3000	/* an owner's view older than this is unknown */
 #define READD_VERIFY_MS 3000	/* a re-added endpoint's subflow is back by then */
 
 bool		walmptcp_supervisor_enabled = true;
@@ -628,13 +629,14 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 		tracker_init(t, m, now, config);
 	t->seen = true;
 
-	if (m->withheld)
+	if (m->withheld || (m->from_owner && m->owner_age_ms > OWNER_VIEW_FRESH_MS))
 	{
 		/* unknown is not zero: never judged, never repaired */
-		if (!withheld_logged)
+		if (m->withheld && !withheld_logged)
 			ereport(LOG,
-					(errmsg("walmptcp: the kernel withholds MPTCP subflow details from this server; the supervisor does not judge or repair its connections"),
-					 errdetail("Kernels before Linux 6.18 show subflow details in sock_diag to CAP_NET_ADMIN only.")));
+					(errmsg("walmptcp: the subflows of %s %s -> %s (pid %d) are unknown; the supervisor leaves the connection alone until they are known",
+							walmptcp_role_name(t->role), t->local, t->remote, t->key.pid),
+					 errdetail("The kernel withholds subflow details from sock_diag (before Linux 6.18 they are shown to CAP_NET_ADMIN only) and the owning process has not published its own view.")));
 		withheld_logged = true;
 		return;
 	}

@@ -33,6 +33,13 @@ static const struct config_enum_entry repair_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry subflow_source_options[] = {
+	{"auto", WALMPTCP_SUBFLOW_SOURCE_AUTO, false},
+	{"sock_diag", WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG, false},
+	{"owner", WALMPTCP_SUBFLOW_SOURCE_OWNER, false},
+	{NULL, 0, false}
+};
+
 static const struct config_enum_entry mode_options[] = {
 	{"off", WALMPTCP_MODE_OFF, false},
 	{"prefer", WALMPTCP_MODE_PREFER, false},
@@ -117,11 +124,23 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomEnumVariable("walmptcp.subflow_source",
+							 "Where walmptcp learns a connection's subflows.",
+							 "auto: the kernel's sock_diag, or the owning process's own view where the kernel withholds subflow details; "
+							 "sock_diag: only sock_diag; owner: only the owning process's view.",
+							 &walmptcp_subflow_source,
+							 WALMPTCP_SUBFLOW_SOURCE_AUTO,
+							 subflow_source_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("walmptcp");
 
 	walmptcp_registry_init();
 	walmptcp_wrap_walreceiver();
 	walmptcp_install_libpq_interposer();
+	walmptcp_install_owner_view_interposers(!IsUnderPostmaster);
 	if (!IsUnderPostmaster && walmptcp_listen)
 		walmptcp_install_listen_interposer();
 	if (!IsUnderPostmaster)

@@ -98,6 +98,8 @@ remember_connection(WalReceiverConn *conn, int fd, const WalmptcpConninfo *ci,
 			walmptcp_registry_add(walmptcp_current_role(), fd, true, ci->mode,
 								  outcome, reason,
 								  ci->application_name ? ci->application_name : appname);
+			if (outcome == WALMPTCP_OUTCOME_MPTCP)
+				walmptcp_owner_view_start(fd);
 			return;
 		}
 	}

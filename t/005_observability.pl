@@ -108,6 +108,48 @@ is($standby->safe_psql('postgres',
 		"SELECT status, mptcp_mode, mptcp, subflows >= 3 FROM walmptcp_stat_wal_receiver"),
 	'streaming|prefer|t|t', 'walmptcp_stat_wal_receiver');
 
+# The owning process's own view of its subflows (getsockopt on its socket):
+# what walmptcp uses where the kernel withholds subflow details from
+# sock_diag (before Linux 6.18).  Forced here with walmptcp.subflow_source =
+# owner, it must show the same subflows as ss -tni (ids are not in it).
+for my $node ($primary, $standby)
+{
+	$node->append_conf('postgresql.conf', 'walmptcp.subflow_source = owner');
+	$node->reload;
+}
+for my $side ([ 'standby', $standby, 'walreceiver' ], [ 'primary', $primary, 'walsender' ])
+{
+	my ($host, $node, $role) = @$side;
+	my ($pid, $token) = split /\|/, $node->safe_psql('postgres',
+		"SELECT pid, token FROM walmptcp_connections() WHERE role = '$role'");
+	my ($kernel, $sql);
+	# WAL flowing makes both ends send and receive, which refreshes the view
+	my $same = WalmptcpLab::wait_for(sub {
+		$primary->safe_psql('postgres', "INSERT INTO t VALUES (0, 'owner view')");
+		($kernel = ss_subflows($host, $token)) =~ s/ loc=\S+ rem=\S+//g;
+		$sql = $node->safe_psql('postgres', qq{
+			SELECT CASE WHEN family(local_addr) = 6 THEN '[' || host(local_addr) || ']' ELSE host(local_addr) END
+			       || ':' || local_port || ' ' ||
+			       CASE WHEN family(remote_addr) = 6 THEN '[' || host(remote_addr) || ']' ELSE host(remote_addr) END
+			       || ':' || remote_port
+			  FROM walmptcp_subflows($pid) WHERE state = 'established'});
+		$sql = join("\n", sort split /\n/, $sql);
+		return $sql eq $kernel && $kernel ne '';
+	}, 30);
+	note "$host ss:\n$kernel\n$host sql (owner view):\n$sql";
+	ok($same, "$host: owner view: walmptcp_subflows() rows equal ss -tni");
+	like($node->safe_psql('postgres', "SELECT kernel_detail FROM walmptcp_connections() WHERE role = '$role'"),
+		qr/as the owning process read them [0-9.]+ s ago/, "$host: kernel_detail names the owner's view");
+	is($node->safe_psql('postgres',
+			"SELECT count(*) FILTER (WHERE kind = 'initial') || '/' || count(*) FILTER (WHERE local_id IS NULL) FROM walmptcp_subflows($pid)"),
+		'1/' . scalar(split /\n/, $kernel), "$host: owner view: one initial subflow, ids unknown");
+}
+for my $node ($primary, $standby)
+{
+	$node->append_conf('postgresql.conf', 'walmptcp.subflow_source = auto');
+	$node->reload;
+}
+
 # pid filter.
 my $wr_pid = $standby->safe_psql('postgres', 'SELECT pid FROM pg_stat_wal_receiver');
 is($standby->safe_psql('postgres', "SELECT count(*) FROM walmptcp_connections($wr_pid)"),
