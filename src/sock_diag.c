@@ -53,6 +53,7 @@
 typedef struct DumpState
 {
 	bool		mptcp;			/* dumping MPTCP sockets */
+	uint32		states;			/* bit mask of TCP states */
 	const uint64 *inodes;		/* TCP: plain sockets worth keeping */
 	int			n_inodes;
 	DiagSocket *items;
@@ -168,7 +169,7 @@ on_message(const struct nlmsghdr *nlh, void *data)
 	}
 
 	/* of the plain TCP sockets, keep only those a registered process owns */
-	if (!st->mptcp && !s->is_subflow)
+	if (!st->mptcp && !s->is_subflow && st->states != (1U << WALMPTCP_TCP_LISTEN))
 	{
 		bool		wanted = false;
 
@@ -202,7 +203,7 @@ dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = DIAG_STATES_WANTED;
+	req->idiag_states = st->states;
 	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 	if (mptcp)
 		mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, IPPROTO_MPTCP);
@@ -231,6 +232,7 @@ walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 
 	tcp.inodes = inodes;
 	tcp.n_inodes = n_inodes;
+	tcp.states = mptcp.states = DIAG_STATES_WANTED;
 
 	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	if (nl == NULL)
@@ -262,4 +264,47 @@ walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 	snap->details_withheld = false;
 	for (int i = 0; i < tcp.count && !snap->details_withheld; i++)
 		snap->details_withheld = tcp.items[i].is_subflow && !tcp.items[i].has_subflow_info;
+}
+
+/*
+ * The listening MPTCP and TCP sockets of this namespace on port (a
+ * palloc'd array).  Errors are reported with ereport(ERROR).
+ */
+DiagSocket *
+walmptcp_diag_listeners(uint16 port, int *count)
+{
+	struct mnl_socket *nl;
+	DumpState	st = {0};
+	bool		ok;
+	int			n = 0;
+
+	st.states = 1U << WALMPTCP_TCP_LISTEN;
+	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (nl == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("walmptcp: could not open a NETLINK_SOCK_DIAG socket: %m")));
+	ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
+		dump(nl, AF_INET, true, &st) &&
+		dump(nl, AF_INET6, true, &st) &&
+		dump(nl, AF_INET, false, &st) &&
+		dump(nl, AF_INET6, false, &st);
+	if (!ok)
+	{
+		int			save_errno = errno;
+
+		mnl_socket_close(nl);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("walmptcp: sock_diag request failed: %m")));
+	}
+	mnl_socket_close(nl);
+	for (int i = 0; i < st.count; i++)
+	{
+		if (st.items[i].local_port == port)
+			st.items[n++] = st.items[i];
+	}
+	*count = n;
+	return st.items;
 }

@@ -102,4 +102,7 @@ typedef struct DiagSnapshot
 extern void walmptcp_diag_collect(const uint64 *inodes, int n_inodes,
 								  DiagSnapshot *snap);
 
+/* Listening MPTCP and TCP sockets on port. */
+extern DiagSocket *walmptcp_diag_listeners(uint16 port, int *count);
+
 #endif							/* WALMPTCP_SOCK_DIAG_H */

@@ -47,6 +47,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "postmaster/postmaster.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -161,6 +162,7 @@ typedef struct Tracker
 static HTAB *trackers = NULL;
 static HTAB *peers = NULL;
 static bool withheld_logged = false;
+static uint64 listeners_checked_for = 0;	/* host config last checked */
 
 static bool
 tracked_role(WalmptcpRole role)
@@ -234,6 +236,48 @@ host_config(void)
 		h = hash_bytes_extended((const unsigned char *) &ep, sizeof(ep), h);
 	}
 	return h;
+}
+
+/*
+ * A "signal" endpoint announces its address to clients, but their joins to
+ * it are refused (RST) when this server has no listen socket there
+ * (listen_addresses naming other addresses only): the path stays unused.
+ * Said once per host configuration.  Port-based endpoints need nothing: the
+ * kernel listens on the announced port itself.
+ */
+static void
+check_announced_listeners(void)
+{
+	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
+	int			neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	DiagSocket *listeners = NULL;
+	int			nlisteners = 0;
+	static const uint8 any[16] = {0};
+
+	for (int i = 0; i < neps; i++)
+	{
+		const WalmptcpEndpoint *ep = &eps[i];
+		int			len = ep->family == AF_INET ? 4 : 16;
+		bool		covered = false;
+		char		desc[128];
+
+		if (!(ep->flags & MPTCP_PM_ADDR_FLAG_SIGNAL) || ep->port != 0)
+			continue;
+		if (listeners == NULL)
+			listeners = walmptcp_diag_listeners((uint16) PostPortNumber, &nlisteners);
+		for (int j = 0; j < nlisteners && !covered; j++)
+			covered = listeners[j].family == ep->family &&
+				(memcmp(listeners[j].local, ep->addr, len) == 0 ||
+				 memcmp(listeners[j].local, any, len) == 0);
+		if (covered)
+			continue;
+		walmptcp_endpoint_describe(ep, desc, sizeof(desc));
+		ereport(LOG,
+				(errmsg("walmptcp: MPTCP endpoint %s is announced to clients, but this server has no listen socket on that address and port %d",
+						desc, PostPortNumber),
+				 errdetail("Clients' joins to the announced address are refused, so that path stays unused."),
+				 errhint("Add the address to listen_addresses, or set listen_addresses = '*'.")));
+	}
 }
 
 static void
@@ -741,6 +785,11 @@ supervise_once(void)
 	(void) walmptcp_registry_snapshot(&n);
 	if (n > 0)
 		config = host_config();
+	if (n > 0 && config != listeners_checked_for)
+	{
+		listeners_checked_for = config;
+		check_announced_listeners();
+	}
 	matched = walmptcp_match_connections(0, &n);
 
 	hash_seq_init(&seq, trackers);
@@ -786,6 +835,17 @@ walmptcp_supervisor_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 
 	create_tables();
+	PG_TRY();
+	{
+		listeners_checked_for = host_config();
+		check_announced_listeners();
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		FlushErrorState();
+	}
+	PG_END_TRY();
 	tick_context = AllocSetContextCreate(TopMemoryContext, "walmptcp supervisor",
 										 ALLOCSET_DEFAULT_SIZES);
 	ereport(LOG,

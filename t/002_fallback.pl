@@ -138,4 +138,23 @@ is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '30',
 is($standby2->safe_psql('postgres', 'SELECT count(*) FROM walmptcp_connections()'), '0',
 	'Unix-domain socket: not a network connection, not in walmptcp_connections()');
 
+# A signal endpoint announces path 2, but listen_addresses names path 1
+# only: clients' joins to path 2 would be refused.  The supervisor says so.
+my $P2 = $lab->addr('primary', 2);
+my $pport = $primary->port;
+$offset = -s $primary->logfile;
+$primary->append_conf('postgresql.conf', "listen_addresses = '$P1'");
+$primary->restart;
+ok($primary->wait_for_log(
+		qr/LOG:  walmptcp: MPTCP endpoint \Q$P2\E id \d+ signal.* is announced to clients, but this server has no listen socket on that address and port $pport\n.*DETAIL:  Clients' joins to the announced address are refused.*\n.*HINT:  Add the address to listen_addresses/,
+		$offset),
+	'announced address without a listen socket: logged with a hint');
+$offset = -s $primary->logfile;
+$primary->append_conf('postgresql.conf', "listen_addresses = '*'");
+$primary->restart;
+$primary->safe_psql('postgres', 'SELECT 1');
+sleep(2);
+ok(!$primary->log_contains(qr/no listen socket on that address/, $offset),
+	"listen_addresses = '*': no such line");
+
 done_testing();
