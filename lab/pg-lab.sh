@@ -3,7 +3,8 @@
 # from a bash script running as root:
 #
 #   . lab/pg-lab.sh
-#   pglab_up NAME PATHS RATE          # lab + work dir, cleaned up at exit
+#   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir, cleaned up at exit
+#                                     # (e.g. --flow-cap 10 --signal-ports 5202,5203)
 #   pglab_primary [extra conf]        # primary on port 5432, walmptcp loaded
 #   pglab_base                        # base backup for standbys
 #   pglab_standby SNAME PORT MODE     # standby clone, mptcp=MODE, not started
@@ -28,7 +29,7 @@ pglab_up() {
 	PGLAB_WORK=$(mktemp -d /tmp/walmptcp-lab.XXXXXX)
 	chown postgres: "$PGLAB_WORK"
 	trap pglab_cleanup EXIT INT TERM
-	"$LAB" up "$PGLAB_NAME" --paths "$2" --rate "$3"
+	"$LAB" up "$PGLAB_NAME" --paths "$2" --rate "$3" "${@:4}"
 	P1=$("$LAB" addr "$PGLAB_NAME" primary 1)
 }
 

@@ -20,18 +20,22 @@
  * The helper is reparented to init (the postmaster never reaps it, so its
  * exit cannot look like a crashed backend), talks over a socketpair whose
  * other end is inherited by PostgreSQL's processes, and exits when the last
- * of them is gone.  Processes other than the supervisor close their end.
+ * of them is gone.  Client backends (authentication hook) and replication
+ * clients (walrcv_connect) close their end; other children still inherit it.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "endpoint_pm.h"
@@ -39,25 +43,39 @@
 
 #define HELPER_MAGIC 0x574d5054		/* "WMPT" */
 
+/*
+ * Every request carries the caller's pid and a sequence number, echoed in
+ * the reply: a reply left queued by a caller that gave up waiting (or was
+ * killed mid-call; its successor inherits the socket) is recognised and
+ * skipped instead of being taken for the answer to a later request.
+ */
 typedef struct HelperRequest
 {
 	uint32		magic;
+	int32		caller;			/* pid */
+	uint32		seq;
 	uint8		op;				/* HELPER_OP_* */
 	uint8		endpoint_id;
 } HelperRequest;
 
 typedef struct HelperReply
 {
+	int32		caller;			/* as in the request */
+	uint32		seq;
 	int32		result;			/* 0 or -errno */
 	int32		pid;
 	WalmptcpEndpoint endpoint;	/* what was re-added */
 } HelperReply;
+
+/* A helper that does not answer (stopped, stuck) must not hang its caller. */
+#define HELPER_TIMEOUT_MS 3000
 
 #define HELPER_OP_PING 1
 #define HELPER_OP_READD 2
 
 static int	helper_fd = -1;
 static int	helper_pid = 0;
+static uint32 helper_seq = 0;
 
 static bool
 has_cap(cap_flag_t set, cap_value_t cap)
@@ -122,6 +140,15 @@ helper_main(int fd)
 	if (dup2(fd, 3) < 0)
 		_exit(1);
 	closefrom(4);
+	/* not the postmaster's terminal or pipe: a caller may wait for its end */
+	{
+		int			null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(1);
+		if (null > 3)
+			close(null);
+	}
 	prctl(PR_SET_NAME, "walmptcp-helper");
 	keep_only_net_admin();
 
@@ -141,6 +168,8 @@ helper_main(int fd)
 		}
 		memset(&reply, 0, sizeof(reply));
 		reply.pid = getpid();
+		reply.caller = req.caller;
+		reply.seq = req.seq;
 		if (n != sizeof(req) || req.magic != HELPER_MAGIC)
 			reply.result = -EINVAL;
 		else if (req.op == HELPER_OP_READD)
@@ -154,15 +183,43 @@ helper_main(int fd)
 static int
 helper_call(uint8 op, uint8 id, HelperReply *reply)
 {
-	HelperRequest req = {HELPER_MAGIC, op, id};
+	HelperRequest req;
+	struct timespec start,
+				now;
 
 	if (helper_fd < 0)
 		return -ENOTCONN;
-	if (send(helper_fd, &req, sizeof(req), 0) != sizeof(req))
+	memset(&req, 0, sizeof(req));
+	req.magic = HELPER_MAGIC;
+	req.caller = (int32) getpid();
+	req.seq = ++helper_seq;
+	req.op = op;
+	req.endpoint_id = id;
+	if (send(helper_fd, &req, sizeof(req), MSG_DONTWAIT) != sizeof(req))
 		return -errno;
-	if (recv(helper_fd, reply, sizeof(*reply), 0) != sizeof(*reply))
-		return -EPIPE;
-	return reply->result;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;)
+	{
+		struct pollfd pfd = {helper_fd, POLLIN, 0};
+		long		waited;
+		int			rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (waited >= HELPER_TIMEOUT_MS)
+			return -ETIMEDOUT;
+		rc = poll(&pfd, 1, HELPER_TIMEOUT_MS - waited);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return rc == 0 ? -ETIMEDOUT : -errno;
+		if (recv(helper_fd, reply, sizeof(*reply), MSG_DONTWAIT) != sizeof(*reply))
+			return -EPIPE;
+		if (reply->caller == req.caller && reply->seq == req.seq)
+			return reply->result;
+		/* a late answer to an earlier call: skip it */
+	}
 }
 
 /*

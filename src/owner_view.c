@@ -187,14 +187,17 @@ void
 walmptcp_install_owner_view_interposers(bool executable)
 {
 	int			patched = 0;
+	int			rc[4] = {0, 0, 0, 0};
 
-	patched += Max(walmptcp_patch_got("libpq.so", "send", (void *) send_interposer), 0);
-	patched += Max(walmptcp_patch_got("libpq.so", "recv", (void *) recv_interposer), 0);
+	rc[0] = walmptcp_patch_got("libpq.so", "send", (void *) send_interposer);
+	rc[1] = walmptcp_patch_got("libpq.so", "recv", (void *) recv_interposer);
 	if (executable)
 	{
-		patched += Max(walmptcp_patch_got(NULL, "send", (void *) send_interposer), 0);
-		patched += Max(walmptcp_patch_got(NULL, "recv", (void *) recv_interposer), 0);
+		rc[2] = walmptcp_patch_got(NULL, "send", (void *) send_interposer);
+		rc[3] = walmptcp_patch_got(NULL, "recv", (void *) recv_interposer);
 	}
+	for (int i = 0; i < (int) lengthof(rc); i++)
+		patched += Max(rc[i], 0);
 	if (patched == 0)
 		ereport(LOG,
 				(errmsg("walmptcp: could not interpose send() and recv()"),

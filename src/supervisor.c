@@ -75,7 +75,7 @@
 #define RECONNECT_FOLLOWUP_MS 60000
 #define MAX_PENDING 8
 #define OWNER_VIEW_FRESH_MS 3000	/* an owner's view older than this is unknown */
-#define READD_VERIFY_MS 3000	/* a re-added endpoint's subflow is back by then */
+#define READD_VERIFY_MS 5000	/* a re-added endpoint's subflow is back by then */
 
 bool		walmptcp_supervisor_enabled = true;
 int			walmptcp_check_interval = 1000;
@@ -621,10 +621,17 @@ try_repair(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz no
 		t->next_attempt = now + (TimestampTz) walmptcp_check_interval * 1000;
 		return;
 	}
-	neps = Max(walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS), 0);
+	neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	if (neps < 0)
+		neps = 0;				/* no path manager: nothing owns a path */
 	helper = walmptcp_helper_available();
-	if (helper && (walmptcp_repair == WALMPTCP_REPAIR_AUTO ||
-				   walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT))
+	/*
+	 * In place only on a live connection: with no subflow left it is dead or
+	 * dying, and a re-add can bring nothing back to it (only disturb others).
+	 */
+	if (helper && t->now.n > 0 &&
+		(walmptcp_repair == WALMPTCP_REPAIR_AUTO ||
+		 walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT))
 		acted = repair_by_endpoint(t, missing, eps, neps, now);
 	if (!acted && reconnect_allowed(t, missing, helper, eps, neps, now))
 		acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);

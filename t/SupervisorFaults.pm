@@ -31,6 +31,15 @@ sub subflows
 
 sub full_set { return subflows($standby, 'walreceiver') >= 3 && subflows($primary, 'walsender') >= 3; }
 
+# The endpoint helper of a node, as its postmaster logged it at its last start
+# (pgrep would also find other servers' helpers on this machine).
+sub helper_pid
+{
+	my ($node) = @_;
+	my @pids = slurp_file($node->logfile) =~ /moved to the endpoint helper \(pid (\d+)\)/g;
+	return $pids[-1];
+}
+
 sub walreceiver_pid { return sql($standby, 'SELECT pid FROM pg_stat_wal_receiver') || 0; }
 
 sub wait_until
@@ -162,12 +171,14 @@ sub run
 	ok(!(hex($amb) & 4096) && !(hex($prm) & 4096), "$variant: COPY ... PROGRAM child has no CAP_NET_ADMIN");
 	if ($net_admin)
 	{
-		my $helper = $lab->run('primary', 'pgrep', '-x', 'walmptcp-helper');
-		my @h = split /\n/, $helper;
-		ok(@h >= 1, 'endpoint helper runs');
+		my @h = (helper_pid($primary));
+		ok(defined $h[0] && -e "/proc/$h[0]/status", 'endpoint helper runs');
 		my $status = slurp_file("/proc/$h[0]/status");
 		my ($eff) = $status =~ /^CapEff:\s+([0-9a-f]+)/m;
 		is(hex($eff), 1 << 12, 'endpoint helper holds CAP_NET_ADMIN and nothing else');
+		is(join(',', map { readlink("/proc/$h[0]/fd/$_") // '?' } 0 .. 2),
+			'/dev/null,/dev/null,/dev/null',
+			'endpoint helper: stdin, stdout and stderr are /dev/null, not the postmaster\'s');
 	}
 
 	# The writer: ~20 KB of incompressible data every 50 ms, in its own commits.
@@ -283,6 +294,21 @@ sub run
 	my $P2 = $lab->addr('primary', 2);
 	like($lab->run('primary', 'ip', 'mptcp', 'endpoint', 'show'),
 		qr/^\Q$P2\E id \d+ signal dev /m, 'primary still has its signal endpoint');
+
+	# A stopped helper (SIGSTOP) must not hang the supervisor, and so not a
+	# fast shutdown: the supervisor asks it with a bounded wait.
+	if ($net_admin)
+	{
+		my @helpers = (helper_pid($primary), helper_pid($standby));
+		kill 'STOP', @helpers;
+		$lab->run('standby', 'ss', '-K', 'src', $S2);
+		sleep(4);    # the supervisor is degraded and calls the helper
+		my $stopped = $standby->stop('fast', fail_ok => 1);
+		kill 'CONT', @helpers;
+		ok($stopped, 'a stopped endpoint helper does not hold up a fast shutdown');
+		$standby->start;
+		ok(wait_until(\&full_set, 90), 'helper running again: full set after the restart');
+	}
 
 	diag "\n$variant: fault | time from restore to full subflow set | walreceiver restarted";
 	diag sprintf('%-32s | %5.1f s | %s', @$_) for @results;

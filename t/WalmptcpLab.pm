@@ -1,6 +1,9 @@
 # WalmptcpLab: PostgreSQL::Test::Cluster nodes inside a walmptcp-lab topology.
 #
 #   my $lab = WalmptcpLab->new(paths => 2, rate => 50);
+#   # the pgsql-hackers recipe: one path, 10 Mbit/s per flow, 4 extra ports
+#   WalmptcpLab->new(paths => 1, rate => 100, flow_cap => 10,
+#                    signal_ports => [5202..5205]);
 #   my $primary = $lab->node('primary', 'pri');          # Cluster node
 #   my $standby = $lab->node('standby', 'sby', keep_net_admin => 1);
 #   $lab->addr('primary', 1)             # 10.77.1.1
@@ -42,8 +45,13 @@ sub new
 	my $self = bless { name => $name, paths => $paths, nodes => [] }, $class;
 	push @labs, $self;
 	lab_cmd('up', $name, '--paths', $paths, '--rate', $rate,
-		$opts{no_endpoints} ? ('--no-endpoints') : ());
-	note "lab $name: $paths paths at $rate Mbit/s";
+		$opts{no_endpoints} ? ('--no-endpoints') : (),
+		$opts{endpoint_flags} ? ('--endpoint-flags', $opts{endpoint_flags}) : (),
+		$opts{flow_cap} ? ('--flow-cap', $opts{flow_cap}) : (),
+		$opts{signal_ports} ? ('--signal-ports', join(',', @{ $opts{signal_ports} })) : ());
+	note "lab $name: $paths paths at $rate Mbit/s"
+	  . ($opts{flow_cap} ? ", $opts{flow_cap} Mbit/s per flow" : '')
+	  . ($opts{signal_ports} ? ", ports @{ $opts{signal_ports} } announced" : '');
 	return $self;
 }
 
