@@ -28,10 +28,7 @@
 #include <linux/mptcp.h>
 
 #include "endpoint_pm.h"
-
-#ifndef MPTCP_PM_ADDR_FLAG_IMPLICIT
-#define MPTCP_PM_ADDR_FLAG_IMPLICIT (1 << 4)	/* Linux 5.17+ uapi */
-#endif
+#include "kernel_uapi.h"
 
 typedef struct Listing
 {

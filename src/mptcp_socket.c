@@ -36,13 +36,7 @@
 #include "miscadmin.h"
 
 #include "walmptcp.h"
-
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-#ifndef TCP_IS_MPTCP
-#define TCP_IS_MPTCP 43			/* Linux 6.10+ */
-#endif
+#include "kernel_uapi.h"
 
 /*
  * This process's answer to "does this kernel give us MPTCP sockets?".  The

@@ -32,10 +32,7 @@
 #include "utils/timestamp.h"
 
 #include "walmptcp.h"
-
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
+#include "kernel_uapi.h"
 
 #define OWNER_SNAPSHOT_MS 1000
 

@@ -26,10 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "path_probe.h"
-
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
+#include "kernel_uapi.h"
 
 #define PROBE_CONNECT_MS 2000
 #define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */

@@ -23,6 +23,7 @@
 
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "replication/walsender.h"
@@ -44,8 +45,6 @@ typedef struct WalmptcpRegistry
 } WalmptcpRegistry;
 
 static WalmptcpRegistry *registry = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 static bool exit_callback_registered = false;
 static bool full_logged = false;
@@ -78,34 +77,25 @@ registry_size(void)
 					mul_size(registry_capacity(), sizeof(WalmptcpConnEntry)));
 }
 
-static void
-registry_shmem_request(void)
+Size
+walmptcp_registry_shmem_size(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(registry_size());
-	RequestAddinShmemSpace(walmptcp_events_shmem_size());
-	RequestNamedLWLockTranche("walmptcp", 1);
+	return registry_size();
 }
 
-static void
-registry_shmem_startup(void)
+/* At shared memory creation (AddinShmemInitLock held). */
+void
+walmptcp_registry_shmem_init(LWLock *lock)
 {
 	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	registry = ShmemInitStruct("walmptcp registry", registry_size(), &found);
 	if (!found)
 	{
-		registry->lock = &(GetNamedLWLockTranche("walmptcp"))->lock;
+		registry->lock = lock;
 		registry->size = registry_capacity();
 		memset(registry->entries, 0, registry->size * sizeof(WalmptcpConnEntry));
 	}
-	walmptcp_events_shmem_init();
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /* Remove every entry of this process (on_shmem_exit callback). */
@@ -119,6 +109,30 @@ registry_remove_own(int code, Datum arg)
 		if (registry->entries[i].pid == MyProcPid)
 			registry->entries[i].pid = 0;
 	LWLockRelease(registry->lock);
+}
+
+/*
+ * A name from a connection string may be UTF-8 and longer than the entry:
+ * cut it on a character boundary, and anything that is not valid UTF-8
+ * becomes '?', so that the SQL functions never return invalid text.
+ */
+static void
+copy_appname(char *dst, const char *src)
+{
+	int			len = strlen(src);
+
+	if (pg_verify_mbstr(PG_UTF8, src, len, true))
+		len = pg_encoding_mbcliplen(PG_UTF8, src, len, WALMPTCP_APPNAME_LEN - 1);
+	else
+		len = Min(len, WALMPTCP_APPNAME_LEN - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	if (!pg_verify_mbstr(PG_UTF8, dst, len, true))
+	{
+		for (int i = 0; i < len; i++)
+			if (IS_HIGHBIT_SET(dst[i]))
+				dst[i] = '?';
+	}
 }
 
 void
@@ -160,7 +174,7 @@ walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
 		if (reason)
 			strlcpy(slot->reason, reason, sizeof(slot->reason));
 		if (appname)
-			strlcpy(slot->appname, appname, sizeof(slot->appname));
+			copy_appname(slot->appname, appname);
 		slot->dbid = MyDatabaseId;
 		slot->connected_at = GetCurrentTimestamp();
 		len = sizeof(slot->local);
@@ -293,12 +307,8 @@ register_walsender(Port *port, int status)
 }
 
 void
-walmptcp_registry_init(void)
+walmptcp_registry_install_auth_hook(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = registry_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = registry_shmem_startup;
 	prev_client_auth_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = register_walsender;
 }

@@ -37,10 +37,7 @@
 
 #include "sock_diag.h"
 #include "walmptcp.h"
-
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
+#include "kernel_uapi.h"
 
 /*
  * Every TCP state but listening, TIME_WAIT and NEW_SYN_RECV: listeners carry
@@ -85,9 +82,6 @@ parse_subflow_info(const struct nlattr *nested, DiagSocket *s)
 		{
 			case MPTCP_SUBFLOW_ATTR_TOKEN_LOC:
 				s->token_loc = mnl_attr_get_u32(attr);
-				break;
-			case MPTCP_SUBFLOW_ATTR_TOKEN_REM:
-				s->token_rem = mnl_attr_get_u32(attr);
 				break;
 			case MPTCP_SUBFLOW_ATTR_ID_LOC:
 				s->id_loc = mnl_attr_get_u8(attr);

@@ -75,7 +75,6 @@ typedef struct DiagSocket
 	bool		from_owner;		/* read by the owning process, not sock_diag */
 	bool		has_subflow_info;
 	uint32		token_loc;
-	uint32		token_rem;
 	uint8		id_loc;
 	uint8		id_rem;
 	uint32		subflow_flags;

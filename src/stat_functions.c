@@ -2,7 +2,9 @@
  *
  * stat_functions.c
  *	  walmptcp_connections() and walmptcp_subflows(): the registry joined
- *	  with what the kernel says right now (conn_state.c).
+ *	  with what the kernel says right now (conn_state.c); walmptcp_events():
+ *	  the supervisor's events (events.c).  Roles without pg_read_all_stats
+ *	  get addresses, byte counters and details as NULL.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(walmptcp_connections);
 PG_FUNCTION_INFO_V1(walmptcp_subflows);
+PG_FUNCTION_INFO_V1(walmptcp_events);
 
 #define NUM_CONNECTION_COLUMNS 21
 #define NUM_SUBFLOW_COLUMNS 19
@@ -343,6 +346,43 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 			Assert(c == NUM_SUBFLOW_COLUMNS);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * walmptcp_events() -> (event_time, pid, role, local_addr, remote_addr,
+ *						  event, detail), oldest first.
+ */
+Datum
+walmptcp_events(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	WalmptcpEvent *events;
+	int			n;
+	bool		details;
+
+	walmptcp_require_preload();
+	details = may_see_details();
+	InitMaterializedSRF(fcinfo, 0);
+	events = walmptcp_events_copy(&n);
+
+	for (int i = 0; i < n; i++)
+	{
+		const WalmptcpEvent *e = &events[i];
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+
+		values[0] = TimestampTzGetDatum((TimestampTz) e->time);
+		values[1] = Int32GetDatum(e->pid);
+		values[2] = CStringGetTextDatum(walmptcp_role_name(e->role));
+		values[3] = CStringGetTextDatum(e->local);
+		values[4] = CStringGetTextDatum(e->remote);
+		nulls[3] = nulls[4] = !details;
+		values[5] = CStringGetTextDatum(e->event);
+		values[6] = CStringGetTextDatum(e->detail);
+		nulls[6] = !details;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }

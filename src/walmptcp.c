@@ -13,6 +13,9 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "utils/guc.h"
 
 #include "walmptcp.h"
@@ -20,6 +23,9 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 bool		walmptcp_listen = true;
 int			walmptcp_default_mode = WALMPTCP_MODE_OFF;
@@ -50,7 +56,16 @@ static const struct config_enum_entry mode_options[] = {
 const char *
 walmptcp_mode_name(WalmptcpMode mode)
 {
-	return mode_options[mode].name;
+	switch (mode)
+	{
+		case WALMPTCP_MODE_OFF:
+			return "off";
+		case WALMPTCP_MODE_PREFER:
+			return "prefer";
+		case WALMPTCP_MODE_REQUIRE:
+			return "require";
+	}
+	return "?";					/* keep compiler quiet */
 }
 
 /* For SQL functions: fail clearly when the module was not preloaded. */
@@ -62,6 +77,31 @@ walmptcp_require_preload(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("walmptcp must be loaded via shared_preload_libraries"),
 				 errhint("Add walmptcp to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* Shared memory: the connection registry and the events ring, one LWLock each. */
+static void
+walmptcp_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(walmptcp_registry_shmem_size());
+	RequestAddinShmemSpace(walmptcp_events_shmem_size());
+	RequestNamedLWLockTranche("walmptcp", 2);
+}
+
+static void
+walmptcp_shmem_startup(void)
+{
+	LWLockPadded *locks;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	locks = GetNamedLWLockTranche("walmptcp");
+	walmptcp_registry_shmem_init(&locks[0].lock);
+	walmptcp_events_shmem_init(&locks[1].lock);
+	LWLockRelease(AddinShmemInitLock);
 }
 
 void
@@ -137,7 +177,11 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("walmptcp");
 
-	walmptcp_registry_init();
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = walmptcp_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = walmptcp_shmem_startup;
+	walmptcp_registry_install_auth_hook();
 	walmptcp_wrap_walreceiver();
 	walmptcp_install_libpq_interposer();
 	walmptcp_install_owner_view_interposers(!IsUnderPostmaster);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+struct LWLock;					/* storage/lwlock.h */
+
 /* How a connection should use MPTCP (conninfo keyword "mptcp"). */
 typedef enum WalmptcpMode
 {
@@ -133,7 +135,9 @@ typedef struct WalmptcpConnEntry
 	WalmptcpOwnerView owner;	/* published by the owning process */
 } WalmptcpConnEntry;
 
-extern void walmptcp_registry_init(void);
+extern Size walmptcp_registry_shmem_size(void);
+extern void walmptcp_registry_shmem_init(struct LWLock *lock);
+extern void walmptcp_registry_install_auth_hook(void);
 extern void walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
 								  WalmptcpMode mode, WalmptcpOutcome outcome,
 								  const char *reason, const char *appname);
@@ -165,8 +169,20 @@ extern bool walmptcp_helper_available(void);
 extern int	walmptcp_helper_readd(uint8 id, struct WalmptcpEndpoint *done);
 
 /* events.c: supervisor events, in shared memory */
+typedef struct WalmptcpEvent
+{
+	int64		time;			/* TimestampTz */
+	int			pid;
+	WalmptcpRole role;
+	char		local[64];
+	char		remote[64];
+	char		event[24];
+	char		detail[256];
+} WalmptcpEvent;
+
 extern Size walmptcp_events_shmem_size(void);
-extern void walmptcp_events_shmem_init(void);
+extern void walmptcp_events_shmem_init(struct LWLock *lock);
+extern WalmptcpEvent *walmptcp_events_copy(int *count);
 extern void walmptcp_event(int pid, WalmptcpRole role, const char *local,
 						   const char *remote, const char *event,
 						   const char *detail);

@@ -203,6 +203,19 @@ ok(WalmptcpLab::wait_for(sub {
 		"SELECT count(*) FROM walmptcp_connections() WHERE application_name = 'sby1' AND mptcp") eq '1';
 }), 'the standby reconnects and its new walsender is registered');
 
+# An application_name longer than the registry keeps (63 bytes) and made of
+# two-byte characters is cut on a character boundary: the text stays valid.
+my $long_name = "\x{e9}" x 40;
+utf8::encode($long_name);
+$lab->set_conninfo($standby2, "host=$P1 port=$port mptcp=0 application_name=$long_name");
+ok(WalmptcpLab::wait_for(sub {
+	$standby2->safe_psql('postgres', 'SELECT count(*) FROM walmptcp_connections()') eq '1';
+}), 'standby reconnects with a long multibyte application_name');
+is($standby2->safe_psql('postgres', q{
+	SELECT octet_length(application_name), length(convert_from(application_name::bytea, 'UTF8'))
+	  FROM walmptcp_connections()}),
+	'62|31', 'a long UTF-8 application_name is cut on a character boundary (62 bytes, 31 characters)');
+
 # Bad arguments.
 ($ret, $out, $err) = $primary->psql('postgres', 'SELECT * FROM walmptcp_subflows(-1)');
 like($err, qr/invalid process ID: -1/, 'negative pid is rejected');
