@@ -8,6 +8,7 @@ OBJS = \
 	src/conninfo_mptcp.o \
 	src/walrcv_wrapper.o \
 	src/registry.o \
+	src/walsender_registration.o \
 	src/sock_diag.o \
 	src/conn_state.o \
 	src/stat_functions.o \

@@ -5,9 +5,10 @@
  *
  * Each process that owns a replication connection records it here: pid,
  * role, socket inode (to find it in sock_diag), what was asked and what was
- * obtained.  Walsenders register from ClientAuthentication_hook; the
- * walreceiver, logical replication workers and backends running
- * CREATE/ALTER SUBSCRIPTION register from the walrcv_connect wrapper.
+ * obtained.  Walsenders register from ClientAuthentication_hook
+ * (walsender_registration.c); the walreceiver, logical replication workers
+ * and backends running CREATE/ALTER SUBSCRIPTION register from the
+ * walrcv_connect wrapper.
  * Entries disappear at disconnect and, whatever the way out (ERROR, FATAL),
  * at process exit; a crash reinitialises shared memory.
  *
@@ -21,8 +22,6 @@
 
 #include <sys/stat.h>
 
-#include "libpq/auth.h"
-#include "libpq/libpq-be.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
@@ -45,7 +44,6 @@ typedef struct WalmptcpRegistry
 } WalmptcpRegistry;
 
 static WalmptcpRegistry *registry = NULL;
-static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 static bool exit_callback_registered = false;
 static bool full_logged = false;
 
@@ -200,7 +198,6 @@ walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
 void
 walmptcp_registry_remove_fd(int fd)
 {
-	walmptcp_owner_view_stop(fd);
 	if (registry == NULL)
 		return;
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
@@ -266,49 +263,4 @@ walmptcp_current_role(void)
 			return WALMPTCP_ROLE_APPLY;
 	}
 	return WALMPTCP_ROLE_BACKEND;
-}
-
-/*
- * Walsenders: once authenticated, record the connection.  A plain TCP
- * client of the MPTCP listener gets a plain TCP socket from the kernel.
- */
-static void
-register_walsender(Port *port, int status)
-{
-	if (prev_client_auth_hook)
-		prev_client_auth_hook(port, status);
-
-	/* only the supervisor talks to the endpoint helper */
-	walmptcp_helper_close();
-
-	if (status == STATUS_OK && am_walsender && port != NULL &&
-		(port->laddr.addr.ss_family == AF_INET || port->laddr.addr.ss_family == AF_INET6))
-	{
-		char	   *reason;
-		WalmptcpOutcome outcome = walmptcp_socket_outcome(port->sock, &reason);
-
-		int			mptcp_listeners,
-					tcp_listeners,
-					listen_errno;
-
-		walmptcp_listen_summary(&mptcp_listeners, &tcp_listeners, &listen_errno);
-		if (outcome == WALMPTCP_OUTCOME_TCP && mptcp_listeners > 0)
-			reason = pstrdup("the client did not ask for MPTCP");
-		else if (outcome == WALMPTCP_OUTCOME_TCP)
-			reason = pstrdup("this server listens with plain TCP");
-		else if (outcome == WALMPTCP_OUTCOME_PEER_FALLBACK)
-			reason = pstrdup("the connection fell back to TCP during the handshake");
-		walmptcp_registry_add(WALMPTCP_ROLE_WALSENDER, port->sock, false,
-							  WALMPTCP_MODE_OFF, outcome, reason,
-							  port->application_name);
-		if (outcome == WALMPTCP_OUTCOME_MPTCP)
-			walmptcp_owner_view_start(port->sock);
-	}
-}
-
-void
-walmptcp_registry_install_auth_hook(void)
-{
-	prev_client_auth_hook = ClientAuthentication_hook;
-	ClientAuthentication_hook = register_walsender;
 }

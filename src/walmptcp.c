@@ -181,7 +181,7 @@ _PG_init(void)
 	shmem_request_hook = walmptcp_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = walmptcp_shmem_startup;
-	walmptcp_registry_install_auth_hook();
+	walmptcp_install_walsender_registration();
 	walmptcp_wrap_walreceiver();
 	walmptcp_install_libpq_interposer();
 	walmptcp_install_owner_view_interposers(!IsUnderPostmaster);

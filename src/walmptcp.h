@@ -137,7 +137,9 @@ typedef struct WalmptcpConnEntry
 
 extern Size walmptcp_registry_shmem_size(void);
 extern void walmptcp_registry_shmem_init(struct LWLock *lock);
-extern void walmptcp_registry_install_auth_hook(void);
+
+/* walsender_registration.c */
+extern void walmptcp_install_walsender_registration(void);
 extern void walmptcp_registry_add(WalmptcpRole role, int fd, bool mode_known,
 								  WalmptcpMode mode, WalmptcpOutcome outcome,
 								  const char *reason, const char *appname);

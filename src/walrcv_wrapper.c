@@ -112,6 +112,7 @@ wrapped_disconnect(WalReceiverConn *conn)
 	{
 		if (open_conns[i].conn == conn)
 		{
+			walmptcp_owner_view_stop(open_conns[i].fd);
 			walmptcp_registry_remove_fd(open_conns[i].fd);
 			open_conns[i].conn = NULL;
 		}
