@@ -259,3 +259,22 @@ walmptcp_parse_conninfo(const char *conninfo, WalmptcpConninfo *result)
 	else
 		parse_keyword_value(conninfo, result);
 }
+
+#define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
+
+/* An invalid mptcp value as an ERROR (CREATE SUBSCRIPTION, SQL functions). */
+void
+walmptcp_report_invalid_mode(const WalmptcpConninfo *ci)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", ci->error),
+			 errdetail("Accepted values are: %s.", ACCEPTED_VALUES)));
+}
+
+/* The same in one line, for walrcv_connect's error string. */
+char *
+walmptcp_invalid_mode_message(const WalmptcpConninfo *ci)
+{
+	return psprintf("%s (accepted values: %s)", ci->error, ACCEPTED_VALUES);
+}

@@ -56,10 +56,7 @@ walmptcp_parse_conninfo_sql(PG_FUNCTION_ARGS)
 	tupdesc = result_tupdesc(fcinfo);
 	walmptcp_parse_conninfo(text_to_cstring(PG_GETARG_TEXT_PP(0)), &ci);
 	if (ci.error)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s", ci.error),
-				 errdetail("Accepted values are: 0, off, false, no, 1, on, true, yes, prefer, require.")));
+		walmptcp_report_invalid_mode(&ci);
 
 	values[0] = CStringGetTextDatum(walmptcp_mode_name(ci.mode));
 	values[1] = BoolGetDatum(ci.specified);

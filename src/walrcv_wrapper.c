@@ -26,7 +26,6 @@
 #include "compat.h"
 #include "walmptcp.h"
 
-#define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
 
 static walrcv_connect_fn original_connect;
 static walrcv_disconnect_fn original_disconnect;
@@ -169,7 +168,7 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
 	{
-		*err = psprintf("%s (accepted values: %s)", ci.error, ACCEPTED_VALUES);
+		*err = walmptcp_invalid_mode_message(&ci);
 		return NULL;
 	}
 
@@ -223,22 +222,13 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 }
 
 static void
-report_invalid_mode(const WalmptcpConninfo *ci)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s", ci->error),
-			 errdetail("Accepted values are: %s.", ACCEPTED_VALUES)));
-}
-
-static void
 wrapped_check_conninfo(WALRCV_CHECK_CONNINFO_PARAMS)
 {
 	WalmptcpConninfo ci;
 
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
-		report_invalid_mode(&ci);
+		walmptcp_report_invalid_mode(&ci);
 	original_check_conninfo(WALRCV_CHECK_CONNINFO_ARGS(ci.conninfo));
 }
 
@@ -250,7 +240,7 @@ wrapped_get_dbname_from_conninfo(const char *conninfo)
 
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
-		report_invalid_mode(&ci);
+		walmptcp_report_invalid_mode(&ci);
 	return original_get_dbname_from_conninfo(ci.conninfo);
 }
 #endif
