@@ -122,6 +122,20 @@ endpoint_owning(const WalmptcpEndpoint *eps, int neps, const PathOwnerContext *c
 	return false;
 }
 
+bool
+endpoint_path_usable(const WalmptcpEndpoint *owner, const PathOwnerContext *ctx,
+					 const SubflowPath *path)
+{
+	/*
+	 * The client checks the server's port of the path; the server checks the
+	 * client's port of the initial subflow, where nothing listens for this
+	 * source: a RST is the answer.
+	 */
+	return walmptcp_address_usable(owner->family, owner->addr) &&
+		path_answers(path->family, path->local, path->remote,
+					 ctx->client ? path->server_port : ctx->peer_port);
+}
+
 ReaddResult
 endpoint_readd_checked(const WalmptcpEndpoint *owner, const PathOwnerContext *ctx,
 					   const SubflowPath *path, char *detail, size_t len)
@@ -133,14 +147,7 @@ endpoint_readd_checked(const WalmptcpEndpoint *owner, const PathOwnerContext *ct
 	int			rc;
 
 	walmptcp_endpoint_describe(owner, desc, sizeof(desc));
-	/*
-	 * The client checks the server's port of the path; the server checks the
-	 * client's port of the initial subflow, where nothing listens for this
-	 * source: a RST is the answer.
-	 */
-	if (!walmptcp_address_usable(owner->family, owner->addr) ||
-		!path_answers(path->family, path->local, path->remote,
-					  ctx->client ? path->server_port : ctx->peer_port))
+	if (!endpoint_path_usable(owner, ctx, path))
 		return READD_PATH_DOWN;
 	if (h->last_readd != 0 &&
 		!TimestampDifferenceExceeds(h->last_readd, now, REREADD_SPACING_MS))

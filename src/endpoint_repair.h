@@ -45,6 +45,11 @@ extern bool endpoint_owning(const WalmptcpEndpoint *eps, int neps,
 							const PathOwnerContext *ctx, const SubflowPath *path,
 							WalmptcpEndpoint *owner);
 
+/* Is owner's address up, and does the path answer a plain TCP probe? */
+extern bool endpoint_path_usable(const WalmptcpEndpoint *owner,
+								 const PathOwnerContext *ctx,
+								 const SubflowPath *path);
+
 /* Re-add owner for path, if the path answers and the limits allow it. */
 extern ReaddResult endpoint_readd_checked(const WalmptcpEndpoint *owner,
 										  const PathOwnerContext *ctx,

@@ -66,7 +66,7 @@
 #define MAX_ATTEMPTS 6
 #define MAX_BACKOFF_MS 60000
 #define GIVE_UP_MS 300000
-#define ESCALATE_AFTER_MS 10000
+#define ESCALATE_AFTER_MS 20000
 #define SETTLE_MS 2000			/* a new connection's subflows are forming */
 #define DEGRADED_AFTER_TICKS 2
 #define LOG_EVERY_MS 10000
@@ -75,7 +75,8 @@
 #define RECONNECT_FOLLOWUP_MS 60000
 #define MAX_PENDING 8
 #define OWNER_VIEW_FRESH_MS 3000	/* an owner's view older than this is unknown */
-#define READD_VERIFY_MS 5000	/* a re-added endpoint's subflow is back by then */
+#define READD_VERIFY_MS 10000	/* a re-added endpoint's subflow is back by then */
+#define SERVER_DEFER_MS 3000	/* the client's own re-add goes first */
 
 bool		walmptcp_supervisor_enabled = true;
 int			walmptcp_check_interval = 1000;
@@ -153,6 +154,7 @@ typedef struct Tracker
 	bool		gave_up;
 	TimestampTz gave_up_at;
 	TimestampTz last_endpoint_repair;
+	TimestampTz path_back_since;	/* server: an owned missing path answers */
 	const char *last_method;
 	int			npending;		/* endpoint re-adds to verify */
 	PendingReadd pending[MAX_PENDING];
@@ -288,6 +290,7 @@ end_episode(Tracker *t)
 	t->attempts = 0;
 	t->gave_up = false;
 	t->last_endpoint_repair = 0;
+	t->path_back_since = 0;
 	t->last_method = NULL;
 	t->npending = 0;
 }
@@ -456,12 +459,48 @@ verify_pending_readds(Tracker *t, const PathSet *missing, TimestampTz now)
 	return kept > 0;
 }
 
+/*
+ * The server defers its re-adds until an owned missing path has answered
+ * for SERVER_DEFER_MS.  A client re-adding its "subflow" endpoint closes
+ * every subflow from that address for a moment, also the one that joined
+ * the server's announced address: a server re-announcing at the same time
+ * has its work undone (and would count that as a useless re-add).  Letting
+ * the client go first avoids the collision.  True while deferring.
+ */
+static bool
+server_defers(Tracker *t, const PathSet *missing, const WalmptcpEndpoint *eps,
+			  int neps, TimestampTz now)
+{
+	bool		answers = false;
+
+	if (t->ctx.client)
+		return false;
+	for (int i = 0; i < missing->n && !answers; i++)
+	{
+		WalmptcpEndpoint owner;
+
+		answers = endpoint_owning(eps, neps, &t->ctx, &missing->paths[i], &owner) &&
+			endpoint_path_usable(&owner, &t->ctx, &missing->paths[i]);
+	}
+	if (!answers)
+	{
+		t->path_back_since = 0;
+		return true;			/* nothing to do yet anyway */
+	}
+	if (t->path_back_since == 0)
+		t->path_back_since = now;
+	return !TimestampDifferenceExceeds(t->path_back_since, now, SERVER_DEFER_MS);
+}
+
 /* In place: re-add the endpoints owning missing paths.  True if it acted. */
 static bool
 repair_by_endpoint(Tracker *t, const PathSet *missing,
 				   const WalmptcpEndpoint *eps, int neps, TimestampTz now)
 {
 	bool		acted = false;
+
+	if (server_defers(t, missing, eps, neps, now))
+		return false;
 
 	for (int i = 0; i < missing->n; i++)
 	{

@@ -181,8 +181,10 @@ sub run
 		my $status = slurp_file("/proc/$h[0]/status");
 		my ($eff) = $status =~ /^CapEff:\s+([0-9a-f]+)/m;
 		is(hex($eff), 1 << 12, 'endpoint helper holds CAP_NET_ADMIN and nothing else');
-		is(join(',', map { readlink("/proc/$h[0]/fd/$_") // '?' } 0 .. 2),
-			'/dev/null,/dev/null,/dev/null',
+		# by device number: the link's text depends on the reader's root (chroot)
+		my $null = (stat('/dev/null'))[6];
+		is(join(',', map { (stat("/proc/$h[0]/fd/$_"))[6] // '?' } 0 .. 2),
+			join(',', ($null) x 3),
 			'endpoint helper: stdin, stdout and stderr are /dev/null, not the postmaster\'s');
 	}
 
