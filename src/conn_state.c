@@ -89,8 +89,17 @@ walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 		else if (s->is_subflow && !s->has_subflow_info && same_tuple(s, m->msk))
 			m->withheld = true; /* its initial subflow, without details */
 	}
-	/* no subflow at all is a fact only where the kernel shows subflows */
-	if (!fallback && m->n_subflows == 0 && snap->details_withheld)
+	/*
+	 * No subflow found: a fact only where the kernel shows subflows to us.
+	 * Before 6.18 it may not even mark them as MPTCP subflows for an
+	 * unprivileged reader (6.1, 6.12), so go by what the MPTCP socket says:
+	 * subflows it still has (mptcpi_subflows_total, 6.8+), or, without that
+	 * counter, assume withheld.
+	 */
+	if (!fallback && m->n_subflows == 0 &&
+		(snap->details_withheld ||
+		 !WALMPTCP_INFO_HAS(m->msk->mptcp_len, subflows_total) ||
+		 m->msk->mptcp.subflows_total > 0))
 		m->withheld = true;
 }
 
