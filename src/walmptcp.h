@@ -45,7 +45,7 @@ typedef struct WalmptcpConninfo
 
 extern void walmptcp_parse_conninfo(const char *conninfo,
 									WalmptcpConninfo *result);
-extern void walmptcp_report_invalid_mode(const WalmptcpConninfo *ci) pg_attribute_noreturn();
+extern void walmptcp_report_invalid_mode(const WalmptcpConninfo *ci);
 extern char *walmptcp_invalid_mode_message(const WalmptcpConninfo *ci);
 
 /* mptcp_socket.c */
