@@ -216,29 +216,26 @@ dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 	return ret >= 0 || errno == ENOENT;
 }
 
-void
-walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
+/*
+ * MPTCP sockets of both families into *mptcp, TCP sockets into *tcp (which
+ * may be the same state).  Errors are reported with ereport(ERROR) once the
+ * netlink socket is closed.
+ */
+static void
+dump_all(DumpState *mptcp, DumpState *tcp)
 {
-	struct mnl_socket *nl;
-	DumpState	mptcp = {0},
-				tcp = {0};
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	bool		ok;
 
-	tcp.inodes = inodes;
-	tcp.n_inodes = n_inodes;
-	tcp.states = mptcp.states = DIAG_STATES_WANTED;
-
-	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	if (nl == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("walmptcp: could not open a NETLINK_SOCK_DIAG socket: %m")));
-
 	ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
-		dump(nl, AF_INET, true, &mptcp) &&
-		dump(nl, AF_INET6, true, &mptcp) &&
-		dump(nl, AF_INET, false, &tcp) &&
-		dump(nl, AF_INET6, false, &tcp);
+		dump(nl, AF_INET, true, mptcp) &&
+		dump(nl, AF_INET6, true, mptcp) &&
+		dump(nl, AF_INET, false, tcp) &&
+		dump(nl, AF_INET6, false, tcp);
 	if (!ok)
 	{
 		int			save_errno = errno;
@@ -250,6 +247,19 @@ walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 				 errmsg("walmptcp: sock_diag request failed: %m")));
 	}
 	mnl_socket_close(nl);
+}
+
+void
+walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
+{
+	DumpState	mptcp = {0},
+				tcp = {0};
+
+	tcp.inodes = inodes;
+	tcp.n_inodes = n_inodes;
+	tcp.states = mptcp.states = DIAG_STATES_WANTED;
+
+	dump_all(&mptcp, &tcp);
 
 	snap->mptcp = mptcp.items;
 	snap->n_mptcp = mptcp.count;
@@ -267,33 +277,11 @@ walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 DiagSocket *
 walmptcp_diag_listeners(uint16 port, int *count)
 {
-	struct mnl_socket *nl;
 	DumpState	st = {0};
-	bool		ok;
 	int			n = 0;
 
 	st.states = 1U << WALMPTCP_TCP_LISTEN;
-	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
-	if (nl == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("walmptcp: could not open a NETLINK_SOCK_DIAG socket: %m")));
-	ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
-		dump(nl, AF_INET, true, &st) &&
-		dump(nl, AF_INET6, true, &st) &&
-		dump(nl, AF_INET, false, &st) &&
-		dump(nl, AF_INET6, false, &st);
-	if (!ok)
-	{
-		int			save_errno = errno;
-
-		mnl_socket_close(nl);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("walmptcp: sock_diag request failed: %m")));
-	}
-	mnl_socket_close(nl);
+	dump_all(&st, &st);
 	for (int i = 0; i < st.count; i++)
 	{
 		if (st.items[i].local_port == port)

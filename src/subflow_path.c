@@ -17,6 +17,24 @@ addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
+/* Add an established subflow's path; client: the server's port is remote. */
+static void
+add_established(PathSet *out, int family, int state, const uint8 *local,
+				const uint8 *remote, uint16 local_port, uint16 remote_port,
+				bool client)
+{
+	SubflowPath p;
+
+	if (state != WALMPTCP_TCP_ESTABLISHED)
+		return;					/* joins in progress, closing subflows */
+	memset(&p, 0, sizeof(p));
+	p.family = family;
+	memcpy(p.local, local, addr_len(family));
+	memcpy(p.remote, remote, addr_len(family));
+	p.server_port = client ? remote_port : local_port;
+	pathset_add(out, &p);
+}
+
 void
 pathset_of_connection(const Matched *m, bool client, PathSet *out)
 {
@@ -24,16 +42,9 @@ pathset_of_connection(const Matched *m, bool client, PathSet *out)
 	for (int i = 0; i < m->n_subflows; i++)
 	{
 		const DiagSocket *s = m->subflows[i];
-		SubflowPath p;
 
-		if (s->state != WALMPTCP_TCP_ESTABLISHED)
-			continue;			/* joins in progress, closing subflows */
-		memset(&p, 0, sizeof(p));
-		p.family = s->family;
-		memcpy(p.local, s->local, addr_len(s->family));
-		memcpy(p.remote, s->remote, addr_len(s->family));
-		p.server_port = client ? s->remote_port : s->local_port;
-		pathset_add(out, &p);
+		add_established(out, s->family, s->state, s->local, s->remote,
+						s->local_port, s->remote_port, client);
 	}
 }
 
@@ -44,16 +55,9 @@ pathset_of_owner_view(const WalmptcpOwnerView *view, bool client, PathSet *out)
 	for (int i = 0; i < view->n; i++)
 	{
 		const WalmptcpOwnerSubflow *s = &view->subflows[i];
-		SubflowPath p;
 
-		if (s->state != WALMPTCP_TCP_ESTABLISHED)
-			continue;
-		memset(&p, 0, sizeof(p));
-		p.family = s->family;
-		memcpy(p.local, s->local, addr_len(s->family));
-		memcpy(p.remote, s->remote, addr_len(s->family));
-		p.server_port = client ? s->remote_port : s->local_port;
-		pathset_add(out, &p);
+		add_established(out, s->family, s->state, s->local, s->remote,
+						s->local_port, s->remote_port, client);
 	}
 }
 
