@@ -3,6 +3,7 @@
 MODULE_big = walmptcp
 OBJS = \
 	src/walmptcp.o \
+	src/page_write.o \
 	src/got_patch.o \
 	src/mptcp_socket.o \
 	src/conninfo_mptcp.o \
@@ -14,6 +15,7 @@ OBJS = \
 	src/stat_functions.o \
 	src/events.o \
 	src/endpoint_pm.o \
+	src/postmaster_child.o \
 	src/net_admin.o \
 	src/owner_view.o \
 	src/subflow_path.o \
@@ -37,3 +39,12 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Unit tests of PostgreSQL-free parts (test/run-tests runs them)
+UNIT_TESTS = test/unit/page_write_test
+test/unit/page_write_test: test/unit/page_write_test.c src/page_write.c src/page_write.h
+	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
+.PHONY: check-unit
+check-unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
+EXTRA_CLEAN += $(UNIT_TESTS)

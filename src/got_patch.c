@@ -10,8 +10,8 @@
  * libraries, and walmptcp's own calls, still reach libc directly.
  *
  * Debian links PostgreSQL with BIND_NOW and full RELRO, so every slot is
- * resolved at load time and the GOT is read-only afterwards; the page is made
- * writable for the store and read-only again if it belongs to PT_GNU_RELRO.
+ * resolved at load time and the GOT is read-only afterwards; page_write.c
+ * lifts the protection for the store and puts back exactly what was there.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,9 +19,8 @@
 
 #include <link.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "page_write.h"
 #include "walmptcp.h"
 
 #if defined(__x86_64__)
@@ -70,36 +69,6 @@ object_matches(const struct dl_phdr_info *info, const char *object, bool first)
 	return strncmp(base, object, strlen(object)) == 0;
 }
 
-static bool
-in_relro(const struct dl_phdr_info *info, uintptr_t addr)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++)
-	{
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-
-		if (ph->p_type == PT_GNU_RELRO &&
-			addr >= info->dlpi_addr + ph->p_vaddr &&
-			addr < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
-			return true;
-	}
-	return false;
-}
-
-static bool
-write_slot(const struct dl_phdr_info *info, void **slot, void *value)
-{
-	long		pagesize = sysconf(_SC_PAGESIZE);
-	uintptr_t	page = (uintptr_t) slot & ~((uintptr_t) pagesize - 1);
-	bool		relro = in_relro(info, (uintptr_t) slot);
-
-	if (mprotect((void *) page, pagesize, PROT_READ | PROT_WRITE) != 0)
-		return false;
-	*slot = value;
-	if (relro)
-		(void) mprotect((void *) page, pagesize, PROT_READ);
-	return true;
-}
-
 static int
 patch_relocations(const struct dl_phdr_info *info, GotSearch *search,
 				  const ElfW(Rela) *rela, size_t count,
@@ -120,7 +89,7 @@ patch_relocations(const struct dl_phdr_info *info, GotSearch *search,
 		slot = (void **) (info->dlpi_addr + rela[i].r_offset);
 		if (*slot == search->replacement)
 			continue;
-		if (write_slot(info, slot, search->replacement))
+		if (walmptcp_write_pointer(slot, search->replacement))
 			patched++;
 	}
 	return patched;

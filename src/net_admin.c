@@ -19,9 +19,11 @@
  *
  * The helper is reparented to init (the postmaster never reaps it, so its
  * exit cannot look like a crashed backend), talks over a socketpair whose
- * other end is inherited by PostgreSQL's processes, and exits when the last
- * of them is gone.  Client backends (authentication hook) and replication
- * clients (walrcv_connect) close their end; other children still inherit it.
+ * other end only the postmaster and the supervisor hold, and exits when
+ * both are gone.  Every other child of the postmaster (backends, parallel
+ * workers, checkpointer, autovacuum, archiver, other extensions' workers)
+ * closes it in a fork handler before it runs any code of its own, so no
+ * process but the supervisor can ask for an endpoint to be re-added.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -39,6 +42,7 @@
 #include <unistd.h>
 
 #include "endpoint_pm.h"
+#include "miscadmin.h"
 #include "walmptcp.h"
 
 #define HELPER_MAGIC 0x574d5054		/* "WMPT" */
@@ -76,6 +80,24 @@ typedef struct HelperReply
 static int	helper_fd = -1;
 static int	helper_pid = 0;
 static uint32 helper_seq = 0;
+static bool helper_fork_handler_installed = false;
+
+/*
+ * pthread_atfork() child handler: runs in every child right after fork(),
+ * before the child's own code.  Only a child the postmaster forks as the
+ * supervisor keeps the helper's socket.
+ */
+static void
+close_helper_in_child(void)
+{
+	if (helper_fd < 0)
+		return;
+	if (getppid() == PostmasterPid &&
+		walmptcp_forked_as_bgworker("walmptcp", WALMPTCP_SUPERVISOR_FUNCTION))
+		return;
+	close(helper_fd);
+	helper_fd = -1;
+}
 
 static bool
 has_cap(cap_flag_t set, cap_value_t cap)
@@ -255,7 +277,19 @@ walmptcp_net_admin_setup(bool start_helper)
 			(void) waitpid(pid, NULL, 0);
 			helper_fd = sv[0];
 			if (helper_call(HELPER_OP_PING, 0, &reply) == 0)
+			{
 				helper_pid = reply.pid;
+				if (!helper_fork_handler_installed &&
+					pthread_atfork(NULL, NULL, close_helper_in_child) == 0)
+					helper_fork_handler_installed = true;
+				if (!helper_fork_handler_installed)
+				{
+					/* without it every child would inherit the socket */
+					close(helper_fd);
+					helper_fd = -1;
+					helper_pid = 0;
+				}
+			}
 			else
 			{
 				close(helper_fd);
@@ -278,7 +312,10 @@ walmptcp_net_admin_setup(bool start_helper)
 				(errmsg("walmptcp: dropped CAP_NET_ADMIN; no PostgreSQL process keeps it")));
 }
 
-/* Processes other than the supervisor: let go of the helper. */
+/*
+ * Let go of the helper (belt and braces: the fork handler has already done
+ * it in every child but the supervisor).
+ */
 void
 walmptcp_helper_close(void)
 {

@@ -948,7 +948,7 @@ walmptcp_supervisor_register(void)
 	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
 	worker.bgw_restart_time = 5;
 	strlcpy(worker.bgw_library_name, "walmptcp", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "walmptcp_supervisor_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, WALMPTCP_SUPERVISOR_FUNCTION, BGW_MAXLEN);
 	strlcpy(worker.bgw_name, "walmptcp supervisor", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "walmptcp supervisor", BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);

@@ -165,6 +165,9 @@ extern bool walmptcp_read_own_subflows(int fd, WalmptcpOwnerView *view);
 extern const char *walmptcp_role_name(WalmptcpRole role);
 extern WalmptcpRole walmptcp_current_role(void);
 
+/* postmaster_child.c: which child the postmaster is forking */
+extern bool walmptcp_forked_as_bgworker(const char *library, const char *function);
+
 /* net_admin.c: CAP_NET_ADMIN and the endpoint helper */
 struct WalmptcpEndpoint;
 extern void walmptcp_net_admin_setup(bool start_helper);
@@ -192,6 +195,8 @@ extern void walmptcp_event(int pid, WalmptcpRole role, const char *local,
 						   const char *detail);
 
 /* supervisor.c */
+/* the background worker's entry point, as registered (net_admin.c knows it too) */
+#define WALMPTCP_SUPERVISOR_FUNCTION "walmptcp_supervisor_main"
 extern bool walmptcp_supervisor_enabled;
 extern int	walmptcp_check_interval;
 extern int	walmptcp_repair;

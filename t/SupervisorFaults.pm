@@ -40,6 +40,39 @@ sub helper_pid
 	return $pids[-1];
 }
 
+# The postmaster of $node and its children: pid => title (from the cmdline).
+sub cluster_processes
+{
+	my ($node) = @_;
+	my $pm = $node->{_pid};
+	my %title;
+	for my $stat (glob('/proc/[0-9]*/stat'))
+	{
+		my ($pid, $ppid) = (eval { slurp_file($stat) } // '') =~ /^(\d+) \(.*\) \S+ (\d+)/s;
+		next unless defined $pid && ($pid == $pm || $ppid == $pm);
+		my $cmdline = eval { slurp_file("/proc/$pid/cmdline") } // '';
+		($title{$pid}) = split /\0/, $cmdline;
+	}
+	return %title;
+}
+
+# Processes of $node's cluster that hold PostgreSQL's end of the endpoint
+# helper's socketpair, as "pid:title".
+sub helper_socket_holders
+{
+	my ($lab, $host, $node) = @_;
+	my $helper = helper_pid($node);
+	my ($own) = (readlink("/proc/$helper/fd/3") // '') =~ /socket:\[(\d+)\]/;
+	return ('no helper socket') unless defined $own;
+	# ss -xa: "u_seq ESTAB 0 0 * <inode> * <peer inode>", one line per end
+	my ($ours) = $lab->run($host, 'ss', '-xa') =~ /^\S+\s+\S+\s+\d+\s+\d+\s+\S+\s+(\d+)\s+\S+\s+$own\b/m;
+	return ('no peer of helper socket') unless defined $ours;
+	my %title = cluster_processes($node);
+	return map { "$_:$title{$_}" }
+	  grep { my $pid = $_; grep { (readlink($_) // '') eq "socket:[$ours]" } glob("/proc/$pid/fd/*") }
+	  sort keys %title;
+}
+
 sub walreceiver_pid { return sql($standby, 'SELECT pid FROM pg_stat_wal_receiver') || 0; }
 
 sub wait_until
@@ -186,6 +219,21 @@ sub run
 		is(join(',', map { (stat("/proc/$h[0]/fd/$_"))[6] // '?' } 0 .. 2),
 			join(',', ($null) x 3),
 			'endpoint helper: stdin, stdout and stderr are /dev/null, not the postmaster\'s');
+
+		# Only the postmaster and the supervisor hold the helper's socket:
+		# listed while a parallel query runs (parallel workers, checkpointer,
+		# autovacuum, walsenders, logical replication launcher included).
+		my $force = $primary->pg_version >= 16 ? 'debug_parallel_query' : 'force_parallel_mode';
+		my $parallel = $primary->background_psql('postgres');
+		$parallel->query_until(qr/started/, "SET $force = on;\n\\echo started\nSELECT pg_sleep(6);\n");
+		ok(wait_until(sub { sql($primary, q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker'}) > 0 }, 20),
+			'a parallel query runs while the holders are listed');
+		my @holders = helper_socket_holders($lab, 'primary', $primary);
+		my %title = cluster_processes($primary);
+		my @expected = sort ($primary->{_pid}, grep { $title{$_} =~ /walmptcp supervisor/ } keys %title);
+		is(join(' ', sort map { /^(\d+)/ } @holders), join(' ', @expected),
+			'helper socket held by the postmaster and the supervisor only (holders: ' . join(', ', @holders) . ')');
+		$parallel->quit;
 	}
 
 	# The writer: ~20 KB of incompressible data every 50 ms, in its own commits.
