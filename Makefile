@@ -6,6 +6,8 @@ OBJS = \
 	src/page_write.o \
 	src/got_patch.o \
 	src/mptcp_socket.o \
+	src/tcp_option_deferral.o \
+	src/conninfo_scan.o \
 	src/conninfo_mptcp.o \
 	src/walrcv_wrapper.o \
 	src/registry.o \
@@ -41,9 +43,11 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Unit tests of PostgreSQL-free parts (test/run-tests runs them)
-UNIT_TESTS = test/unit/page_write_test
+UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test
 test/unit/page_write_test: test/unit/page_write_test.c src/page_write.c src/page_write.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
+test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/conninfo_scan.c src/conninfo_scan.h
+	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
 .PHONY: check-unit
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

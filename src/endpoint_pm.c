@@ -264,12 +264,26 @@ ack_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int	adds_to_fail = 0;
+
+void
+walmptcp_endpoint_fail_next_adds(int n)
+{
+	adds_to_fail = n;
+}
+
 static int
 pm_command(struct mnl_socket *nl, uint16_t family_id, uint8_t cmd,
 		   const WalmptcpEndpoint *ep, EndpointAttrs attrs)
 {
 	char		buf[1024];
 	struct nlmsghdr *nlh = genl_header(buf, family_id, cmd, NLM_F_ACK);
+
+	if (cmd == MPTCP_PM_CMD_ADD_ADDR && adds_to_fail > 0)
+	{
+		adds_to_fail--;
+		return -ENOMEM;
+	}
 
 	put_endpoint(nlh, ep, attrs);
 	return request(nl, nlh, ack_cb, NULL);
@@ -322,7 +336,7 @@ add_back(struct mnl_socket *nl, uint16_t family_id, WalmptcpEndpoint *ep)
 }
 
 int
-walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done)
+walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done, WalmptcpReaddFate *fate)
 {
 	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
 	WalmptcpEndpoint *ep = NULL;
@@ -337,6 +351,7 @@ walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done)
 	for (int i = 0; i < n; i++)
 		if (eps[i].id == id)
 			ep = &eps[i];
+	*fate = WALMPTCP_READD_UNTOUCHED;
 	if (ep == NULL)
 		return -ENOENT;			/* only endpoints that exist are touched */
 	*done = *ep;
@@ -346,7 +361,18 @@ walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done)
 		return err;
 	err = pm_command(nl, family_id, MPTCP_PM_CMD_DEL_ADDR, ep, ENDPOINT_ID_ONLY);
 	if (err == 0)
+	{
 		err = add_back(nl, family_id, done);
+		if (err == 0)
+			*fate = WALMPTCP_READD_READDED;
+		else
+		{
+			/* never leave the host without it: once more, exactly as it was */
+			*done = *ep;
+			*fate = pm_command(nl, family_id, MPTCP_PM_CMD_ADD_ADDR, ep, ENDPOINT_ALL) == 0 ?
+				WALMPTCP_READD_RESTORED : WALMPTCP_READD_LOST;
+		}
+	}
 	mnl_socket_close(nl);
 	return err;
 }

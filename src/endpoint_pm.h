@@ -32,8 +32,27 @@ extern int	walmptcp_endpoints_list(WalmptcpEndpoint *out, int max);
 /* This namespace's limits (ip mptcp limits; no privilege needed): 0 or -errno. */
 extern int	walmptcp_limits_get(uint32_t *subflows, uint32_t *add_addr_accepted);
 
-/* Remove endpoint id and add it again exactly as it was (CAP_NET_ADMIN). */
-extern int	walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done);
+/* What a re-add left behind. */
+typedef enum WalmptcpReaddFate
+{
+	WALMPTCP_READD_UNTOUCHED,	/* not removed (the removal failed) */
+	WALMPTCP_READD_READDED,		/* removed and added again */
+	WALMPTCP_READD_RESTORED,	/* removed, adding it failed, put back as it was */
+	WALMPTCP_READD_LOST			/* removed, and neither add worked: it is gone */
+} WalmptcpReaddFate;
+
+/*
+ * Remove endpoint id and add it again exactly as it was (CAP_NET_ADMIN):
+ * 0 or -errno; *fate says what the host has now.
+ */
+extern int	walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done,
+									WalmptcpReaddFate *fate);
+
+/*
+ * Tests only: make the next n endpoint additions fail with ENOMEM (the
+ * helper reads WALMPTCP_TEST_HELPER_FAIL_ADDS at start).
+ */
+extern void walmptcp_endpoint_fail_next_adds(int n);
 
 /* "10.77.2.2 id 1 subflow dev 3" */
 extern void walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len);

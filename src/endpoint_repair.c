@@ -143,6 +143,7 @@ endpoint_readd_checked(const WalmptcpEndpoint *owner, const PathOwnerContext *ct
 	EndpointHistory *h = history_of(owner);
 	TimestampTz now = GetCurrentTimestamp();
 	WalmptcpEndpoint done;
+	WalmptcpReaddFate fate;
 	char		desc[128];
 	int			rc;
 
@@ -159,10 +160,17 @@ endpoint_readd_checked(const WalmptcpEndpoint *owner, const PathOwnerContext *ct
 	}
 
 	h->last_readd = now;
-	rc = walmptcp_helper_readd(owner->id, &done);
+	rc = walmptcp_helper_readd(owner->id, &done, &fate);
+	if (fate == WALMPTCP_READD_LOST)
+	{
+		snprintf(detail, len, "endpoint %s was removed and could not be added back (%s); the host no longer has it",
+				 desc, strerror(-rc));
+		return READD_LOST;
+	}
 	if (rc != 0)
 	{
-		snprintf(detail, len, "could not re-add endpoint %s: %s", desc, strerror(-rc));
+		snprintf(detail, len, "could not re-add endpoint %s: %s%s", desc, strerror(-rc),
+				 fate == WALMPTCP_READD_RESTORED ? "; put it back as it was" : "");
 		return READD_FAILED;
 	}
 	/* the kernel may have had to give it another id */

@@ -22,7 +22,8 @@ typedef enum ReaddResult
 	READD_SHARED,				/* another connection's re-add just did it */
 	READD_PATH_DOWN,			/* address not up, or the path does not answer */
 	READD_BREAKER_OPEN,			/* too many useless re-adds lately */
-	READD_FAILED				/* the helper could not; detail says why */
+	READD_FAILED,				/* the helper could not; detail says why */
+	READD_LOST					/* removed, and could not be added back */
 } ReaddResult;
 
 /* The connection a path belongs to, as far as endpoint ownership goes. */

@@ -57,13 +57,6 @@ static bool client_window_open = false;
 static bool client_wants_mptcp = false;
 static int	client_last_fd = -1;
 
-/*
- * TCP_USER_TIMEOUT that the kernel refused on an MPTCP socket; applied again
- * if the connection falls back to TCP, where it works.
- */
-static int	deferred_timeout_fd = -1;
-static int	deferred_timeout_ms = 0;
-
 static bool
 is_inet_stream(int domain, int type, int protocol)
 {
@@ -162,34 +155,6 @@ libpq_socket_interposer(int domain, int type, int protocol)
 	return fd;
 }
 
-/*
- * libpq treats a failed TCP_USER_TIMEOUT as a failed connection, and Linux
- * does not implement that option on MPTCP sockets (ENOPROTOOPT).  Accept it
- * there: the walreceiver's wal_receiver_timeout still detects a dead peer,
- * and the value is applied for real if the connection falls back to TCP.
- */
-static int
-libpq_setsockopt_interposer(int fd, int level, int optname,
-							const void *optval, socklen_t optlen)
-{
-	int			rc = setsockopt(fd, level, optname, optval, optlen);
-	int			proto;
-	socklen_t	len = sizeof(proto);
-
-	if (rc == 0 || errno != ENOPROTOOPT || level != IPPROTO_TCP ||
-		optname != TCP_USER_TIMEOUT || optlen != sizeof(int))
-		return rc;
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
-		proto != IPPROTO_MPTCP)
-	{
-		errno = ENOPROTOOPT;
-		return rc;
-	}
-	deferred_timeout_fd = fd;
-	deferred_timeout_ms = *(const int *) optval;
-	return 0;
-}
-
 void
 walmptcp_install_listen_interposer(void)
 {
@@ -209,8 +174,6 @@ walmptcp_install_libpq_interposer(void)
 		ereport(WARNING,
 				(errmsg("walmptcp: could not interpose socket() in libpq"),
 				 errdetail("Replication connections will use plain TCP.")));
-	(void) walmptcp_patch_got("libpq.so", "setsockopt",
-							  (void *) libpq_setsockopt_interposer);
 }
 
 void
@@ -219,7 +182,7 @@ walmptcp_begin_client_connect(bool want_mptcp)
 	client_window_open = true;
 	client_wants_mptcp = want_mptcp;
 	client_last_fd = -1;
-	deferred_timeout_fd = -1;
+	walmptcp_forget_deferred_options();
 }
 
 /* Close the window; returns the last socket libpq created. */
@@ -286,25 +249,6 @@ walmptcp_socket_outcome(int fd, char **reason)
 					  "it runs without walmptcp, with walmptcp.listen = off, "
 					  "with MPTCP disabled in its kernel, or a middlebox removed the option");
 	return WALMPTCP_OUTCOME_PEER_FALLBACK;
-}
-
-/* Apply the TCP_USER_TIMEOUT that MPTCP refused, now that it is TCP. */
-void
-walmptcp_apply_deferred_options(int fd, WalmptcpOutcome outcome)
-{
-	if (fd < 0 || fd != deferred_timeout_fd)
-		return;
-	if (outcome == WALMPTCP_OUTCOME_MPTCP)
-		ereport(LOG,
-				(errmsg("walmptcp: tcp_user_timeout=%d is not applied to this MPTCP connection",
-						deferred_timeout_ms),
-				 errdetail("Linux does not support TCP_USER_TIMEOUT on MPTCP sockets."),
-				 errhint("wal_receiver_timeout still detects an unresponsive server.")));
-	else if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
-						&deferred_timeout_ms, sizeof(deferred_timeout_ms)) != 0)
-		ereport(LOG,
-				(errmsg("walmptcp: could not set tcp_user_timeout on the TCP fallback connection: %m")));
-	deferred_timeout_fd = -1;
 }
 
 /* errno with which the kernel refused MPTCP in this process, or 0. */

@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -68,6 +69,7 @@ typedef struct HelperReply
 	uint32		seq;
 	int32		result;			/* 0 or -errno */
 	int32		pid;
+	int32		fate;			/* WalmptcpReaddFate */
 	WalmptcpEndpoint endpoint;	/* what was re-added */
 } HelperReply;
 
@@ -173,6 +175,8 @@ helper_main(int fd)
 	}
 	prctl(PR_SET_NAME, "walmptcp-helper");
 	keep_only_net_admin();
+	if (getenv("WALMPTCP_TEST_HELPER_FAIL_ADDS"))
+		walmptcp_endpoint_fail_next_adds(atoi(getenv("WALMPTCP_TEST_HELPER_FAIL_ADDS")));
 
 	for (;;)
 	{
@@ -195,7 +199,12 @@ helper_main(int fd)
 		if (n != sizeof(req) || req.magic != HELPER_MAGIC)
 			reply.result = -EINVAL;
 		else if (req.op == HELPER_OP_READD)
-			reply.result = walmptcp_endpoint_readd(req.endpoint_id, &reply.endpoint);
+		{
+			WalmptcpReaddFate fate;
+
+			reply.result = walmptcp_endpoint_readd(req.endpoint_id, &reply.endpoint, &fate);
+			reply.fate = fate;
+		}
 		else if (req.op != HELPER_OP_PING)
 			reply.result = -EINVAL;
 		(void) send(3, &reply, sizeof(reply), 0);
@@ -334,14 +343,23 @@ walmptcp_helper_available(void)
 	return helper_call(HELPER_OP_PING, 0, &reply) == 0;
 }
 
-/* Ask the helper to re-add endpoint id; 0 or -errno. */
+/*
+ * Ask the helper to re-add endpoint id; 0 or -errno.  *fate says what the
+ * host has now (untouched when the helper did not answer).
+ */
 int
-walmptcp_helper_readd(uint8 id, WalmptcpEndpoint *done)
+walmptcp_helper_readd(uint8 id, WalmptcpEndpoint *done, WalmptcpReaddFate *fate)
 {
 	HelperReply reply;
-	int			rc = helper_call(HELPER_OP_READD, id, &reply);
+	int			rc;
 
-	if (rc == 0)
+	memset(&reply, 0, sizeof(reply));	/* caller stays 0 unless it answered */
+	rc = helper_call(HELPER_OP_READD, id, &reply);
+	*fate = WALMPTCP_READD_UNTOUCHED;
+	if (rc == 0 || reply.caller == (int32) getpid())
+	{
 		*done = reply.endpoint;
+		*fate = (WalmptcpReaddFate) reply.fate;
+	}
 	return rc;
 }

@@ -534,6 +534,14 @@ repair_by_endpoint(Tracker *t, const PathSet *missing,
 				record(t, EV_REPAIR_FAILED, "%s", detail);
 				acted = true;
 				break;
+			case READD_LOST:
+				record(t, EV_REPAIR_FAILED, "%s", detail);
+				ereport(WARNING,
+						(errmsg("walmptcp: an MPTCP endpoint of this host was removed by a repair and could not be added back"),
+						 errdetail("%s.", detail),
+						 errhint("Add it again with \"ip mptcp endpoint add\"; walmptcp does not retry.")));
+				acted = true;
+				break;
 			case READD_PATH_DOWN:
 			case READD_BREAKER_OPEN:
 				break;

@@ -184,6 +184,7 @@ _PG_init(void)
 	walmptcp_install_walsender_registration();
 	walmptcp_wrap_walreceiver();
 	walmptcp_install_libpq_interposer();
+	walmptcp_install_tcp_option_interposer();
 	walmptcp_install_owner_view_interposers(!IsUnderPostmaster);
 	if (!IsUnderPostmaster && walmptcp_listen)
 		walmptcp_install_listen_interposer();

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#include "endpoint_pm.h"
+
 struct LWLock;					/* storage/lwlock.h */
 
 /* How a connection should use MPTCP (conninfo keyword "mptcp"). */
@@ -63,11 +65,15 @@ extern void walmptcp_install_libpq_interposer(void);
 extern void walmptcp_begin_client_connect(bool want_mptcp);
 extern int	walmptcp_end_client_connect(void);
 extern WalmptcpOutcome walmptcp_socket_outcome(int fd, char **reason);
-extern void walmptcp_apply_deferred_options(int fd, WalmptcpOutcome outcome);
 extern int	walmptcp_kernel_refusal(void);
 extern bool walmptcp_probe_kernel(int *err);
 extern void walmptcp_listen_summary(int *mptcp_sockets, int *tcp_sockets,
 									int *refusal_errno);
+
+/* tcp_option_deferral.c: TCP options a kernel refuses on MPTCP sockets */
+extern void walmptcp_install_tcp_option_interposer(void);
+extern void walmptcp_forget_deferred_options(void);
+extern void walmptcp_apply_deferred_options(int fd, WalmptcpOutcome outcome);
 
 /* walrcv_wrapper.c */
 extern void walmptcp_wrap_walreceiver(void);
@@ -169,11 +175,10 @@ extern WalmptcpRole walmptcp_current_role(void);
 extern bool walmptcp_forked_as_bgworker(const char *library, const char *function);
 
 /* net_admin.c: CAP_NET_ADMIN and the endpoint helper */
-struct WalmptcpEndpoint;
 extern void walmptcp_net_admin_setup(bool start_helper);
 extern void walmptcp_helper_close(void);
 extern bool walmptcp_helper_available(void);
-extern int	walmptcp_helper_readd(uint8 id, struct WalmptcpEndpoint *done);
+extern int	walmptcp_helper_readd(uint8 id, WalmptcpEndpoint *done, WalmptcpReaddFate *fate);
 
 /* events.c: supervisor events, in shared memory */
 typedef struct WalmptcpEvent

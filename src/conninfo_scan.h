@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * conninfo_scan.h
+ *	  The "mptcp" keyword of a libpq connection string (PostgreSQL-free).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALMPTCP_CONNINFO_SCAN_H
+#define WALMPTCP_CONNINFO_SCAN_H
+
+#include <stdbool.h>
+
+typedef struct WalmptcpConninfoScan
+{
+	char	   *conninfo;		/* the string without the mptcp keyword(s) */
+	bool		found;			/* an mptcp keyword was removed */
+	char	   *mode_value;		/* the last one's value (decoded), or NULL */
+	char	   *application_name;	/* as libpq will read it, or NULL */
+} WalmptcpConninfoScan;
+
+/*
+ * Scan conninfo (NULL counts as empty).  All strings are malloc'd; false
+ * only when memory ran out (nothing to free then).
+ */
+extern bool walmptcp_conninfo_scan(const char *conninfo, WalmptcpConninfoScan *scan);
+extern void walmptcp_conninfo_scan_free(WalmptcpConninfoScan *scan);
+
+#endif							/* WALMPTCP_CONNINFO_SCAN_H */

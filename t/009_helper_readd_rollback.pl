@@ -1,0 +1,89 @@
+# The endpoint helper removes an endpoint and adds it back.  When the add
+# fails (an error the kernel gives for reasons of its own: memory, a device
+# that went away), the host must not be left without the endpoint: the helper
+# puts it back exactly as it was, and says so; when that fails too, the
+# supervisor says the host lost it (WARNING, with the command to add it).
+#
+# The failures are injected into the helper (WALMPTCP_TEST_HELPER_FAIL_ADDS:
+# the next N endpoint additions fail with ENOMEM); the removal, the real
+# additions and the endpoint list are the kernel's.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use WalmptcpLab;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $lab = WalmptcpLab->new(paths => 2, rate => 50);
+my $P1 = $lab->addr('primary', 1);
+my $S2 = $lab->addr('standby', 2);
+$lab->run($_, 'sysctl', '-qw', 'net.ipv4.tcp_retries2=3') for ('primary', 'standby');
+my $conf = "walmptcp.check_interval = 500ms\nwal_retrieve_retry_interval = 1s\n";
+my $primary = $lab->make_primary(conf => $conf);
+my $port = $primary->port;
+$primary->safe_psql('postgres', 'CREATE EXTENSION walmptcp; CREATE TABLE t (id int)');
+
+sub subflows
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp});
+}
+
+# The standby's endpoint for $S2 as "id N flags...", from the kernel.
+sub endpoint_s2
+{
+	my ($line) = $lab->run('standby', 'ip', 'mptcp', 'endpoint', 'show') =~ /^(\Q$S2\E .*)$/m;
+	return $line // 'none';
+}
+
+# A standby whose helper fails the next $fails endpoint additions; a killed
+# subflow on path 2 makes its supervisor re-add the owning endpoint.
+sub readd_with_failures
+{
+	my ($name, $fails) = @_;
+	local $ENV{WALMPTCP_TEST_HELPER_FAIL_ADDS} = $fails;
+	my $standby = $lab->make_standby($primary, name => $name,
+		conninfo => "host=$P1 port=$port mptcp=1", conf => $conf, keep_net_admin => 1);
+	$primary->wait_for_catchup($standby);
+	ok(WalmptcpLab::wait_for(sub { subflows($standby) >= 2 }, 60), "$name: subflow on path 2 up");
+	my $before = endpoint_s2();
+	my $log_from = -s $standby->logfile;
+	$lab->run('standby', 'ss', '-K', 'src', $S2);
+	ok(WalmptcpLab::wait_for(sub { slurp_file($standby->logfile, $log_from) =~ /re-added endpoint|could not re-add|could not be added back/ }, 60),
+		"$name: the supervisor tried to re-add the endpoint of path 2");
+	sleep(1);
+	return ($standby, $before, slurp_file($standby->logfile, $log_from));
+}
+
+# 1. the add fails once: the helper's own retry puts it back as it was
+my ($standby, $before, $log) = readd_with_failures('rollback', 1);
+like($log, qr/could not re-add endpoint \Q$S2\E.*Cannot allocate memory; put it back as it was/,
+	'add failed: LOG says the endpoint was put back');
+is(endpoint_s2(), $before, 'add failed: the endpoint is there as it was (same id, flags, device)');
+is($standby->safe_psql('postgres',
+	q{SELECT count(*) FROM walmptcp_events() WHERE event = 'repair_failed' AND detail LIKE '%put it back as it was%'}),
+	1, 'add failed: event repair_failed names the rollback');
+unlike($log, qr/could not be added back/, 'add failed: no "lost" warning');
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 1000)');
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), 1000, 'replication went on');
+$standby->stop;
+
+# 2. the add and the rollback fail: the host has lost it, and the DBA is told
+($standby, $before, $log) = readd_with_failures('lost', 2);
+like($log, qr/WARNING:  walmptcp: an MPTCP endpoint of this host was removed by a repair and could not be added back/,
+	'add and rollback failed: WARNING');
+like($log, qr/DETAIL:  endpoint \Q$S2\E.*was removed and could not be added back \(Cannot allocate memory\)/,
+	'add and rollback failed: DETAIL names the endpoint');
+like($log, qr/HINT:  Add it again with "ip mptcp endpoint add"/, 'add and rollback failed: HINT');
+# (the kernel may list an implicit entry for an address a subflow still uses)
+unlike(endpoint_s2(), qr/\bsubflow\b/, 'add and rollback failed: the kernel indeed lost the configured endpoint');
+like($before, qr/\bsubflow\b/, '... which it had before');
+$standby->stop;
+
+unlike(slurp_file($primary->logfile), qr/ERROR:.*walmptcp|walmptcp.*ERROR/, 'no walmptcp ERROR in the primary log');
+done_testing();
