@@ -12,6 +12,8 @@ OBJS = \
 	src/walrcv_wrapper.o \
 	src/registry.o \
 	src/walsender_registration.o \
+	src/netlink_frames.o \
+	src/diag_message.o \
 	src/sock_diag.o \
 	src/conn_state.o \
 	src/stat_functions.o \

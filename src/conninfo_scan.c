@@ -119,6 +119,8 @@ keyword_is(const char *key, size_t len, const char *keyword)
 	return len == strlen(keyword) && strncmp(key, keyword, len) == 0;
 }
 
+static size_t uri_prefix_length(const char *conninfo);
+
 /*
  * key=value form.  The loop follows libpq's conninfo_parse() token by
  * token; "copied" is where the text not yet copied to out starts.
@@ -213,6 +215,16 @@ scan_keyword_value(const char *conninfo, WalmptcpConninfoScan *scan, bool *faile
 	if (scan->found)
 	{
 		buf_append(&out, copied, strlen(copied));
+		/* "mptcp=1 postgres://..." must not turn into a URI: lead with a blank */
+		if (!out.failed && uri_prefix_length(out.data) > 0)
+		{
+			Buf			blank = {0};
+
+			buf_char(&blank, ' ');
+			buf_append(&blank, out.data, out.len);
+			free(out.data);
+			out = blank;
+		}
 		replace(&scan->conninfo, buf_take(&out, failed));
 	}
 	else

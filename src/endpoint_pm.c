@@ -28,6 +28,7 @@
 #include <linux/mptcp.h>
 
 #include "endpoint_pm.h"
+#include "netlink_frames.h"
 #include "kernel_uapi.h"
 
 typedef struct Listing
@@ -43,7 +44,8 @@ family_attr_cb(const struct nlattr *attr, void *data)
 {
 	Listing    *l = data;
 
-	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID)
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
+		mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
 		l->family_id = mnl_attr_get_u16(attr);
 	return MNL_CB_OK;
 }
@@ -67,6 +69,8 @@ request(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 		return -errno;
 	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
 	{
+		if (!walmptcp_netlink_frames_ok(buf, ret))
+			return -EPROTO;
 		ret = mnl_cb_run(buf, ret, seq, portid, cb, data);
 		if (ret <= MNL_CB_STOP)
 			break;
@@ -119,6 +123,11 @@ open_pm(uint16_t *family_id, int *err)
 	return nl;
 }
 
+/*
+ * One endpoint from its nested attributes.  Each attribute is checked for
+ * the size its type needs before it is read; one that is too short (a
+ * corrupt or unexpected message) is skipped.
+ */
 static void
 parse_endpoint(const struct nlattr *nested, WalmptcpEndpoint *ep)
 {
@@ -130,25 +139,32 @@ parse_endpoint(const struct nlattr *nested, WalmptcpEndpoint *ep)
 		switch (mnl_attr_get_type(attr))
 		{
 			case MPTCP_PM_ADDR_ATTR_FAMILY:
-				ep->family = mnl_attr_get_u16(attr);
+				if (mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+					ep->family = mnl_attr_get_u16(attr);
 				break;
 			case MPTCP_PM_ADDR_ATTR_ID:
-				ep->id = mnl_attr_get_u8(attr);
+				if (mnl_attr_validate(attr, MNL_TYPE_U8) == 0)
+					ep->id = mnl_attr_get_u8(attr);
 				break;
 			case MPTCP_PM_ADDR_ATTR_ADDR4:
-				memcpy(ep->addr, mnl_attr_get_payload(attr), 4);
+				if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, 4) == 0)
+					memcpy(ep->addr, mnl_attr_get_payload(attr), 4);
 				break;
 			case MPTCP_PM_ADDR_ATTR_ADDR6:
-				memcpy(ep->addr, mnl_attr_get_payload(attr), 16);
+				if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, 16) == 0)
+					memcpy(ep->addr, mnl_attr_get_payload(attr), 16);
 				break;
 			case MPTCP_PM_ADDR_ATTR_PORT:
-				ep->port = mnl_attr_get_u16(attr);
+				if (mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+					ep->port = mnl_attr_get_u16(attr);
 				break;
 			case MPTCP_PM_ADDR_ATTR_FLAGS:
-				ep->flags = mnl_attr_get_u32(attr);
+				if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+					ep->flags = mnl_attr_get_u32(attr);
 				break;
 			case MPTCP_PM_ADDR_ATTR_IF_IDX:
-				ep->ifindex = (int32_t) mnl_attr_get_u32(attr);
+				if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+					ep->ifindex = (int32_t) mnl_attr_get_u32(attr);
 				break;
 		}
 	}
@@ -166,6 +182,16 @@ endpoint_cb(const struct nlmsghdr *nlh, void *data)
 			parse_endpoint(attr, &l->out[l->count++]);
 	}
 	return MNL_CB_OK;
+}
+
+int
+walmptcp_endpoints_parse(const void *buf, size_t len, WalmptcpEndpoint *out, int max)
+{
+	Listing		l = {out, max, 0, 0};
+
+	if (walmptcp_netlink_frames_ok(buf, len))
+		(void) mnl_cb_run(buf, len, 0, 0, endpoint_cb, &l);
+	return l.count;
 }
 
 int
@@ -199,12 +225,26 @@ limits_cb(const struct nlmsghdr *nlh, void *data)
 
 	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr))
 	{
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) != 0)
+			continue;
 		if (mnl_attr_get_type(attr) == MPTCP_PM_ATTR_SUBFLOWS)
 			l->subflows = mnl_attr_get_u32(attr);
 		else if (mnl_attr_get_type(attr) == MPTCP_PM_ATTR_RCV_ADD_ADDRS)
 			l->add_addr_accepted = mnl_attr_get_u32(attr);
 	}
 	return MNL_CB_OK;
+}
+
+void
+walmptcp_limits_parse(const void *buf, size_t len, uint32_t *subflows,
+					  uint32_t *add_addr_accepted)
+{
+	Limits		l = {0, 0};
+
+	if (walmptcp_netlink_frames_ok(buf, len))
+		(void) mnl_cb_run(buf, len, 0, 0, limits_cb, &l);
+	*subflows = l.subflows;
+	*add_addr_accepted = l.add_addr_accepted;
 }
 
 int

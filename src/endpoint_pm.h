@@ -12,6 +12,7 @@
 #define WALMPTCP_ENDPOINT_PM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define WALMPTCP_MAX_ENDPOINTS 64
@@ -53,6 +54,15 @@ extern int	walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done,
  * helper reads WALMPTCP_TEST_HELPER_FAIL_ADDS at start).
  */
 extern void walmptcp_endpoint_fail_next_adds(int n);
+
+/*
+ * The parsers of the kernel's answers, on a buffer of netlink messages as
+ * received (exported for test/fuzz): endpoints found (at most max), limits.
+ */
+extern int	walmptcp_endpoints_parse(const void *buf, size_t len,
+									 WalmptcpEndpoint *out, int max);
+extern void walmptcp_limits_parse(const void *buf, size_t len, uint32_t *subflows,
+								  uint32_t *add_addr_accepted);
 
 /* "10.77.2.2 id 1 subflow dev 3" */
 extern void walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len);

@@ -35,6 +35,7 @@
 #include <linux/mptcp.h>
 #include <linux/sock_diag.h>
 
+#include "netlink_frames.h"
 #include "sock_diag.h"
 #include "walmptcp.h"
 #include "kernel_uapi.h"
@@ -71,95 +72,16 @@ next_item(DumpState *st)
 	return &st->items[st->count++];
 }
 
-static void
-parse_subflow_info(const struct nlattr *nested, DiagSocket *s)
-{
-	const struct nlattr *attr;
-
-	mnl_attr_for_each_nested(attr, nested)
-	{
-		switch (mnl_attr_get_type(attr))
-		{
-			case MPTCP_SUBFLOW_ATTR_TOKEN_LOC:
-				s->token_loc = mnl_attr_get_u32(attr);
-				break;
-			case MPTCP_SUBFLOW_ATTR_ID_LOC:
-				s->id_loc = mnl_attr_get_u8(attr);
-				break;
-			case MPTCP_SUBFLOW_ATTR_ID_REM:
-				s->id_rem = mnl_attr_get_u8(attr);
-				break;
-			case MPTCP_SUBFLOW_ATTR_FLAGS:
-				s->subflow_flags = mnl_attr_get_u32(attr);
-				break;
-		}
-	}
-	s->has_subflow_info = true;
-}
-
-static void
-parse_ulp_info(const struct nlattr *nested, DiagSocket *s)
-{
-	const struct nlattr *attr;
-
-	mnl_attr_for_each_nested(attr, nested)
-	{
-		switch (mnl_attr_get_type(attr))
-		{
-			case INET_ULP_INFO_NAME:
-				if (strcmp(mnl_attr_get_str(attr), "mptcp") == 0)
-					s->is_subflow = true;
-				break;
-			case INET_ULP_INFO_MPTCP:
-				s->is_subflow = true;
-				parse_subflow_info(attr, s);
-				break;
-		}
-	}
-}
-
 static int
 on_message(const struct nlmsghdr *nlh, void *data)
 {
 	DumpState  *st = (DumpState *) data;
-	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *attr;
-	DiagSocket *s;
+	DiagSocket *s = next_item(st);
 
-	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)))
-		return MNL_CB_OK;
-
-	s = next_item(st);
-	s->family = msg->idiag_family;
-	s->state = msg->idiag_state;
-	memcpy(s->local, msg->id.idiag_src, 16);
-	memcpy(s->remote, msg->id.idiag_dst, 16);
-	s->local_port = ntohs(msg->id.idiag_sport);
-	s->remote_port = ntohs(msg->id.idiag_dport);
-	s->inode = msg->idiag_inode;
-
-	mnl_attr_for_each(attr, nlh, sizeof(*msg))
+	if (!walmptcp_diag_parse_message(nlh, st->mptcp, s))
 	{
-		int			len = mnl_attr_get_payload_len(attr);
-
-		switch (mnl_attr_get_type(attr))
-		{
-			case INET_DIAG_INFO:
-				if (st->mptcp)
-				{
-					s->mptcp_len = Min(len, (int) sizeof(s->mptcp));
-					memcpy(&s->mptcp, mnl_attr_get_payload(attr), s->mptcp_len);
-				}
-				else
-				{
-					s->tcpi_len = Min(len, (int) sizeof(s->tcpi));
-					memcpy(&s->tcpi, mnl_attr_get_payload(attr), s->tcpi_len);
-				}
-				break;
-			case INET_DIAG_ULP_INFO:
-				parse_ulp_info(attr, s);
-				break;
-		}
+		st->count--;
+		return MNL_CB_OK;
 	}
 
 	/* of the plain TCP sockets, keep only those a registered process owns */
@@ -208,6 +130,11 @@ dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 	st->mptcp = mptcp;
 	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
 	{
+		if (!walmptcp_netlink_frames_ok(buf, ret))
+		{
+			errno = EPROTO;
+			return false;
+		}
 		ret = mnl_cb_run(buf, ret, seq, portid, on_message, st);
 		if (ret <= MNL_CB_STOP)
 			break;

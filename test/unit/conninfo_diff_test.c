@@ -233,6 +233,8 @@ static const char *const known_cases[] = {
 	"postgresql://h?requirepeer=/&user=a@b",	/* '/' removed, '@' exposed */
 	"postgresql://h?a=1&&requirepeer=1",	/* empty parameter before it */
 	"host='h'requirepeer=1 port=5",	/* no blank after a quoted value */
+	"requirepeer=1 postgres://h/db",	/* what is left must not become a URI */
+	"requirepeer=1\fpostgresql://a=1 requirepeer=2",	/* ... also when more goes */
 	NULL
 };
 

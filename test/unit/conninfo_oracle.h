@@ -102,6 +102,13 @@ oracle_check(const char *s_prime)
 	{
 		char	   *want = oracle_subst(err_prime ? err_prime : "");
 
+		/* S' itself uses the real keyword (libpq: unknown): no stand-in to judge by */
+		if (err_prime && strstr(err_prime, "\"" KEYWORD "\""))
+		{
+			free(want);
+			goto done;
+		}
+
 		if (got != NULL)
 			snprintf(why, sizeof(why), "libpq rejects the original (%s) but accepts walmptcp's string", want);
 		else if (error_kind_len(want) != error_kind_len(err ? err : "") ||
@@ -115,15 +122,24 @@ oracle_check(const char *s_prime)
 		snprintf(why, sizeof(why), "walmptcp's string is rejected: %s", err ? err : "?");
 		goto done;
 	}
+	/*
+	 * The stand-in written so that the replacement does not see it
+	 * ("requir%65peer", "r\\equirepeer") still reaches libpq as the stand-in:
+	 * not a case this oracle can judge.
+	 */
+	if (option_value(got, STAND_IN) != NULL)
+		goto done;
 	for (PQconninfoOption *o = expected; o->keyword; o++)
 	{
 		char	   *want = strcmp(o->keyword, STAND_IN) == 0 ? NULL : oracle_subst(o->val);
-		const char *have = option_value(got, o->keyword);
+		/* also on libpq's side: an escaped stand-in is not replaced in S */
+		char	   *have = oracle_subst(option_value(got, o->keyword));
 
 		if (!same(want, have))
 			snprintf(why, sizeof(why), "option %s: want \"%s\" got \"%s\"", o->keyword,
 					 want ? want : "(null)", have ? have : "(null)");
 		free(want);
+		free(have);
 		if (why[0])
 			goto done;
 	}
@@ -131,15 +147,20 @@ oracle_check(const char *s_prime)
 		char	   *mode = oracle_subst(option_value(expected, STAND_IN));
 		char	   *app = oracle_subst(option_value(expected, "application_name"));
 
-		if (scan.found != (mode != NULL) || !same(scan.mode_value, mode))
+		char	   *scanned_app = oracle_subst(scan.application_name);
+		char	   *scanned_mode = oracle_subst(scan.mode_value);
+
+		if (scan.found != (mode != NULL) || !same(scanned_mode, mode))
 			snprintf(why, sizeof(why), "mptcp: want %s \"%s\" got %s \"%s\"",
 					 mode ? "found" : "absent", mode ? mode : "",
 					 scan.found ? "found" : "absent", scan.mode_value ? scan.mode_value : "");
-		else if (!same(scan.application_name, app))
+		else if (!same(scanned_app, app))
 			snprintf(why, sizeof(why), "application_name: want \"%s\" got \"%s\"",
 					 app ? app : "(null)", scan.application_name ? scan.application_name : "(null)");
 		free(mode);
 		free(app);
+		free(scanned_app);
+		free(scanned_mode);
 	}
 
 done:
