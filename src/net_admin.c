@@ -18,7 +18,12 @@
  *	  anything, so no PostgreSQL process and nothing they execute holds it.
  *
  * The helper is reparented to init (the postmaster never reaps it, so its
- * exit cannot look like a crashed backend), talks over a socketpair whose
+ * exit cannot look like a crashed backend).  Where the postmaster itself
+ * would inherit it (it is PID 1, as in the official container images, or a
+ * child subreaper), a small guardian process stays between the two and
+ * always exits with status 0 when the helper ends, however it ends: the
+ * postmaster treats an unknown child that dies by a signal as a crashed
+ * backend and restarts the whole cluster.  The helper talks over a socketpair whose
  * other end only the postmaster and the supervisor hold, and exits when
  * both are gone.  Every other child of the postmaster (backends, parallel
  * workers, checkpointer, autovacuum, archiver, other extensions' workers)
@@ -211,6 +216,48 @@ helper_main(int fd)
 	}
 }
 
+/* Would an orphaned grandchild of this process be reparented to it? */
+static bool
+orphans_come_to_us(void)
+{
+	int			subreaper = 0;
+
+	if (getpid() == 1)
+		return true;
+	return prctl(PR_GET_CHILD_SUBREAPER, &subreaper) == 0 && subreaper != 0;
+}
+
+/*
+ * Between the postmaster and the helper: ignore what can be ignored, wait
+ * for the helper, exit 0 whatever became of it.
+ */
+static void
+guardian_main(int fd)
+{
+	pid_t		helper;
+	int			null;
+
+	(void) setsid();
+	helper = fork();
+	if (helper == 0)
+		helper_main(fd);
+	/* not the postmaster's handlers (its SIGCHLD one would reap for it) */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, sig == SIGCHLD ? SIG_DFL : SIG_IGN);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0)
+	{
+		(void) dup2(null, 0);
+		(void) dup2(null, 1);
+		(void) dup2(null, 2);
+	}
+	closefrom(3);
+	prctl(PR_SET_NAME, "walmptcp-guard");
+	while (helper > 0 && waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
 static int
 helper_call(uint8 op, uint8 id, HelperReply *reply)
 {
@@ -271,11 +318,15 @@ walmptcp_net_admin_setup(bool start_helper)
 	if (start_helper && has_cap(CAP_PERMITTED, CAP_NET_ADMIN) &&
 		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0)
 	{
+		bool		guarded = orphans_come_to_us();
+
 		fflush(NULL);
 		pid = fork();
 		if (pid == 0)
 		{
 			close(sv[0]);
+			if (guarded)
+				guardian_main(sv[1]);
 			if (fork() == 0)
 				helper_main(sv[1]);
 			_exit(0);
@@ -283,7 +334,9 @@ walmptcp_net_admin_setup(bool start_helper)
 		close(sv[1]);
 		if (pid > 0)
 		{
-			(void) waitpid(pid, NULL, 0);
+			/* a guardian lives on; the postmaster reaps it when it ends */
+			if (!guarded)
+				(void) waitpid(pid, NULL, 0);
 			helper_fd = sv[0];
 			if (helper_call(HELPER_OP_PING, 0, &reply) == 0)
 			{
