@@ -8,6 +8,7 @@ OBJS = \
 	src/mptcp_socket.o \
 	src/tcp_option_deferral.o \
 	src/conninfo_scan.o \
+	src/service_file.o \
 	src/conninfo_mptcp.o \
 	src/walrcv_wrapper.o \
 	src/registry.o \
@@ -36,7 +37,7 @@ REGRESS = walmptcp
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/walmptcp.conf
 TAP_TESTS = 1
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -DWALMPTCP_SYSCONFDIR='"$(shell $(PG_CONFIG) --sysconfdir)"'
 SHLIB_LINK = -lmnl -lcap
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 

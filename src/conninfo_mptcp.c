@@ -12,9 +12,11 @@
 #include "postgres.h"
 
 #include "conninfo_scan.h"
+#include "service_file.h"
 #include "walmptcp.h"
 
 #define MPTCP_KEYWORD "mptcp"
+#define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
 
 static bool
 parse_mode(const char *value, WalmptcpMode *mode)
@@ -53,9 +55,16 @@ walmptcp_parse_conninfo(const char *conninfo, WalmptcpConninfo *result)
 {
 	WalmptcpConninfoScan scan;
 
+	const char *service;
+	char		service_file[1024];
+	int			service_line;
+
 	result->specified = false;
 	result->mode = (WalmptcpMode) walmptcp_default_mode;
 	result->error = NULL;
+	result->error_detail = NULL;
+	result->error_hint = NULL;
+	result->error_brief = NULL;
 	result->application_name = NULL;
 
 	if (!walmptcp_conninfo_scan(conninfo, &scan))
@@ -69,27 +78,46 @@ walmptcp_parse_conninfo(const char *conninfo, WalmptcpConninfo *result)
 	{
 		result->specified = true;
 		if (!parse_mode(scan.mode_value, &result->mode))
+		{
 			result->error = psprintf("invalid value for connection option \"%s\": \"%s\"",
 									 MPTCP_KEYWORD, scan.mode_value);
+			result->error_detail = psprintf("Accepted values are: %s.", ACCEPTED_VALUES);
+			result->error_brief = psprintf("accepted values: %s", ACCEPTED_VALUES);
+		}
+	}
+
+	/* libpq would stop at mptcp in the service file with a syntax error */
+	service = scan.service ? scan.service : getenv("PGSERVICE");
+	if (service &&
+		(service_line = walmptcp_service_sets(service, MPTCP_KEYWORD, WALMPTCP_SYSCONFDIR,
+											  service_file, sizeof(service_file))) > 0)
+	{
+		result->error = psprintf("the connection option \"%s\" cannot be set in a connection service file",
+								 MPTCP_KEYWORD);
+		result->error_detail = psprintf("Service \"%s\" sets it in \"%s\", line %d; libpq rejects options it does not know there.",
+										service, service_file, service_line);
+		result->error_hint = psprintf("Remove it from the service file and put %s=... in the connection string, next to service=%s.",
+									  MPTCP_KEYWORD, service);
+		result->error_brief = psprintf("service \"%s\" sets it in \"%s\", line %d; put it in the connection string instead",
+									   service, service_file, service_line);
 	}
 	walmptcp_conninfo_scan_free(&scan);
 }
 
-#define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
-
-/* An invalid mptcp value as an ERROR (CREATE SUBSCRIPTION, SQL functions). */
+/* A connection string walmptcp cannot use, as an ERROR (CREATE SUBSCRIPTION, SQL functions). */
 void
-walmptcp_report_invalid_mode(const WalmptcpConninfo *ci)
+walmptcp_report_conninfo_error(const WalmptcpConninfo *ci)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s", ci->error),
-			 errdetail("Accepted values are: %s.", ACCEPTED_VALUES)));
+			 ci->error_detail ? errdetail("%s", ci->error_detail) : 0,
+			 ci->error_hint ? errhint("%s", ci->error_hint) : 0));
 }
 
 /* The same in one line, for walrcv_connect's error string. */
 char *
-walmptcp_invalid_mode_message(const WalmptcpConninfo *ci)
+walmptcp_conninfo_error_message(const WalmptcpConninfo *ci)
 {
-	return psprintf("%s (accepted values: %s)", ci->error, ACCEPTED_VALUES);
+	return psprintf("%s (%s)", ci->error, ci->error_brief);
 }

@@ -42,6 +42,7 @@
 
 #define MPTCP_KEYWORD "mptcp"
 #define APPNAME_KEYWORD "application_name"
+#define SERVICE_KEYWORD "service"
 
 /* A growable string; on allocation failure it stays broken (data NULL). */
 typedef struct Buf
@@ -200,6 +201,8 @@ scan_keyword_value(const char *conninfo, WalmptcpConninfoScan *scan, bool *faile
 
 		if (keyword_is(key, key_len, APPNAME_KEYWORD))
 			replace(&scan->application_name, buf_take(&value, failed));
+		else if (keyword_is(key, key_len, SERVICE_KEYWORD))
+			replace(&scan->service, buf_take(&value, failed));
 		else if (keyword_is(key, key_len, MPTCP_KEYWORD))
 		{
 			buf_append(&out, copied, token_start - copied);
@@ -392,6 +395,11 @@ scan_uri(const char *conninfo, size_t prefix_len, WalmptcpConninfoScan *scan, bo
 			replace(&scan->application_name, value);
 			value = NULL;
 		}
+		else if (strcmp(key, SERVICE_KEYWORD) == 0)
+		{
+			replace(&scan->service, value);
+			value = NULL;
+		}
 		else if (strcmp(key, MPTCP_KEYWORD) == 0)
 		{
 			scan->found = true;
@@ -459,5 +467,6 @@ walmptcp_conninfo_scan_free(WalmptcpConninfoScan *scan)
 	free(scan->conninfo);
 	free(scan->mode_value);
 	free(scan->application_name);
+	free(scan->service);
 	memset(scan, 0, sizeof(*scan));
 }

@@ -16,6 +16,7 @@ typedef struct WalmptcpConninfoScan
 	bool		found;			/* an mptcp keyword was removed */
 	char	   *mode_value;		/* the last one's value (decoded), or NULL */
 	char	   *application_name;	/* as libpq will read it, or NULL */
+	char	   *service;		/* the "service" option, or NULL */
 } WalmptcpConninfoScan;
 
 /*

@@ -56,7 +56,7 @@ walmptcp_parse_conninfo_sql(PG_FUNCTION_ARGS)
 	tupdesc = result_tupdesc(fcinfo);
 	walmptcp_parse_conninfo(text_to_cstring(PG_GETARG_TEXT_PP(0)), &ci);
 	if (ci.error)
-		walmptcp_report_invalid_mode(&ci);
+		walmptcp_report_conninfo_error(&ci);
 
 	values[0] = CStringGetTextDatum(walmptcp_mode_name(ci.mode));
 	values[1] = BoolGetDatum(ci.specified);

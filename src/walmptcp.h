@@ -41,14 +41,17 @@ typedef struct WalmptcpConninfo
 	char	   *conninfo;		/* conninfo without the mptcp keyword */
 	bool		specified;		/* was the keyword present? */
 	WalmptcpMode mode;			/* keyword value, or the default */
-	char	   *error;			/* palloc'd message when the value is bad */
+	char	   *error;			/* palloc'd message when unusable, else NULL */
+	char	   *error_detail;
+	char	   *error_hint;		/* or NULL */
+	char	   *error_brief;	/* detail for a one-line message */
 	char	   *application_name;	/* as given, or NULL */
 } WalmptcpConninfo;
 
 extern void walmptcp_parse_conninfo(const char *conninfo,
 									WalmptcpConninfo *result);
-extern void walmptcp_report_invalid_mode(const WalmptcpConninfo *ci);
-extern char *walmptcp_invalid_mode_message(const WalmptcpConninfo *ci);
+extern void walmptcp_report_conninfo_error(const WalmptcpConninfo *ci);
+extern char *walmptcp_conninfo_error_message(const WalmptcpConninfo *ci);
 
 /* mptcp_socket.c */
 typedef enum WalmptcpOutcome

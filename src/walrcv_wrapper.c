@@ -168,7 +168,7 @@ wrapped_connect(WALRCV_CONNECT_PARAMS)
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
 	{
-		*err = walmptcp_invalid_mode_message(&ci);
+		*err = walmptcp_conninfo_error_message(&ci);
 		return NULL;
 	}
 
@@ -228,7 +228,7 @@ wrapped_check_conninfo(WALRCV_CHECK_CONNINFO_PARAMS)
 
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
-		walmptcp_report_invalid_mode(&ci);
+		walmptcp_report_conninfo_error(&ci);
 	original_check_conninfo(WALRCV_CHECK_CONNINFO_ARGS(ci.conninfo));
 }
 
@@ -240,7 +240,7 @@ wrapped_get_dbname_from_conninfo(const char *conninfo)
 
 	walmptcp_parse_conninfo(conninfo, &ci);
 	if (ci.error)
-		walmptcp_report_invalid_mode(&ci);
+		walmptcp_report_conninfo_error(&ci);
 	return original_get_dbname_from_conninfo(ci.conninfo);
 }
 #endif

@@ -159,4 +159,34 @@ $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '20003',
 	'IPv6 multi-host streams');
 
+# mptcp in pg_service.conf: libpq would fail with "syntax error in service
+# file"; walmptcp refuses it, saying where it is and what to do instead.
+# mptcp next to service= in the connection string works.
+my $service_file = PostgreSQL::Test::Utils::tempdir() . '/pg_service.conf';
+PostgreSQL::Test::Utils::append_to_file($service_file,
+	"[withmptcp]\nhost=$P1\nport=$port\nmptcp=1\n\n[plain]\nhost=$P1\nport=$port\n");
+chmod 0644, $service_file;
+$standby->stop;
+{
+	local $ENV{PGSERVICEFILE} = $service_file;
+	$standby->start;
+}
+my ($rc, $out, $err) = $standby->psql('postgres', q{SELECT * FROM walmptcp_parse_conninfo('service=withmptcp')});
+like($err, qr/ERROR:  the connection option "mptcp" cannot be set in a connection service file/,
+	'service file setting mptcp: ERROR');
+like($err, qr/DETAIL:  Service "withmptcp" sets it in "\Q$service_file\E", line 4; libpq rejects options it does not know there\./,
+	'... DETAIL names the file and line');
+like($err, qr/HINT:  Remove it from the service file and put mptcp=\.\.\. in the connection string, next to service=withmptcp\./,
+	'... HINT says what to do');
+$log_offset = -s $standby->logfile;
+$lab->set_conninfo($standby, 'service=withmptcp');
+ok($standby->wait_for_log(qr/cannot be set in a connection service file \(service "withmptcp" sets it in/, $log_offset),
+	'walreceiver with such a service: the same reason in the log, not a libpq syntax error');
+unlike(slurp_file($standby->logfile, $log_offset), qr/syntax error in service file/, '... and libpq never read it');
+$lab->set_conninfo($standby, 'service=plain mptcp=1');
+ok(WalmptcpLab::wait_for(sub {
+	my ($c, $s) = mptcp_state(qr/^\Q$P1\E:$port$/);
+	return @$c == 1 && @$s >= 2;
+}), 'service=plain mptcp=1: MPTCP with 2+ subflows');
+
 done_testing();

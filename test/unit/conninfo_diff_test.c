@@ -56,7 +56,7 @@ putc_(Str *s, char c)
 
 static const char *const keywords[] = {
 	"host", "port", "dbname", "user", "password", "application_name",
-	"options", "sslmode", "connect_timeout", "keepalives_idle",
+	"options", "sslmode", "connect_timeout", "keepalives_idle", "service",
 	"target_session_attrs", STAND_IN, STAND_IN, STAND_IN,
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))

@@ -146,7 +146,8 @@ oracle_check(const char *s_prime)
 	{
 		char	   *mode = oracle_subst(option_value(expected, STAND_IN));
 		char	   *app = oracle_subst(option_value(expected, "application_name"));
-
+		char	   *service = oracle_subst(option_value(expected, "service"));
+		char	   *scanned_service = oracle_subst(scan.service);
 		char	   *scanned_app = oracle_subst(scan.application_name);
 		char	   *scanned_mode = oracle_subst(scan.mode_value);
 
@@ -157,10 +158,15 @@ oracle_check(const char *s_prime)
 		else if (!same(scanned_app, app))
 			snprintf(why, sizeof(why), "application_name: want \"%s\" got \"%s\"",
 					 app ? app : "(null)", scan.application_name ? scan.application_name : "(null)");
+		else if (!same(scanned_service, service))
+			snprintf(why, sizeof(why), "service: want \"%s\" got \"%s\"",
+					 service ? service : "(null)", scan.service ? scan.service : "(null)");
 		free(mode);
 		free(app);
 		free(scanned_app);
 		free(scanned_mode);
+		free(service);
+		free(scanned_service);
 	}
 
 done:
