@@ -25,9 +25,10 @@
  * its own errors about the rest exactly as it would have.  On a syntax
  * error (unterminated quote, missing '=') the mptcp keywords before it are
  * removed and the rest is left as it is: libpq then reports the real error,
- * not an unknown "mptcp".  An mptcp query parameter that does not decode
- * is left in place for the same reason, with everything after it (libpq
- * stops at the first parameter it cannot read).
+ * not an unknown "mptcp".  An mptcp query parameter whose value does not
+ * decode is left in place for the same reason, with everything after it
+ * (libpq stops at the first parameter it cannot read), and its raw value
+ * is returned, which is not a valid mode.
  *
  * Plain C without PostgreSQL (malloc, no ereport): test/unit compares it
  * with libpq's own parser and test/fuzz fuzzes it.
@@ -383,11 +384,18 @@ scan_uri(const char *conninfo, size_t prefix_len, WalmptcpConninfoScan *scan, bo
 			/*
 			 * No '=', a second one, or an escape that does not decode:
 			 * libpq stops at this parameter with its error.  Leave it and
-			 * the rest as they are.
+			 * the rest as they are.  An mptcp value that does not decode is
+			 * still an mptcp value (raw, so that it is reported invalid).
 			 */
-			free(key);
 			buf_char(&out, first ? '?' : '&');
 			append_query_text(&out, p, strlen(p), scan->found && !has_userinfo);
+			if (key != NULL && strcmp(key, MPTCP_KEYWORD) == 0)
+			{
+				scan->found = true;
+				replace(&scan->mode_value,
+						copy_of(eq + 1, len - (eq + 1 - p), failed));
+			}
+			free(key);
 			break;
 		}
 		if (strcmp(key, APPNAME_KEYWORD) == 0)

@@ -75,18 +75,6 @@ sub helper_socket_holders
 
 sub walreceiver_pid { return sql($standby, 'SELECT pid FROM pg_stat_wal_receiver') || 0; }
 
-sub wait_until
-{
-	my ($cond, $timeout) = @_;
-	my $end = time() + ($timeout // 90);
-	while (time() < $end)
-	{
-		return 1 if $cond->();
-		sleep(0.1);
-	}
-	return $cond->();
-}
-
 # While the fault lasts the walreceiver keeps receiving WAL (under heavy
 # load one path is slower than the writer, so replay lags; it must not stop).
 sub streaming_goes_on
@@ -95,7 +83,7 @@ sub streaming_goes_on
 	my $q = "SELECT pg_wal_lsn_diff(flushed_lsn, '0/0') FROM pg_stat_wal_receiver WHERE status = 'streaming'";
 	my $before = sql($standby, $q) || 0;
 	sql($primary, 'INSERT INTO marks VALUES (0)');
-	ok(wait_until(sub { my $now = sql($standby, $q) || 0; $now > $before }, 10),
+	ok(WalmptcpLab::wait_for(sub { my $now = sql($standby, $q) || 0; $now > $before }, 10),
 		"$what: the standby keeps receiving WAL while one path lives");
 }
 
@@ -105,7 +93,7 @@ sub degraded_seen
 {
 	my ($since) = @_;
 	my $events = "SELECT count(*) FROM walmptcp_events() WHERE event = 'degraded' AND event_time >= '$since'";
-	return wait_until(sub {
+	return WalmptcpLab::wait_for(sub {
 		my $s = subflows($standby, 'walreceiver');
 		my $p = subflows($primary, 'walsender');
 		return ($s > 0 && $s < 3) || ($p > 0 && $p < 3) ||
@@ -118,7 +106,7 @@ sub degraded_seen
 sub measure
 {
 	my ($fault, $t_restored, $pid_before, %opts) = @_;
-	my $ok = wait_until(\&full_set, 120);
+	my $ok = WalmptcpLab::wait_for(\&full_set, 120);
 	my $secs = time() - $t_restored;
 	my $same = walreceiver_pid() == $pid_before;
 	ok($ok, sprintf("%s: full subflow set again (%.1f s after restore)", $fault, $secs));
@@ -185,7 +173,7 @@ sub run
 	$standby = $lab->make_standby($primary, conninfo => "host=$P1 port=$port mptcp=1",
 		conf => $conf, %caps);
 	$primary->wait_for_catchup($standby);
-	ok(wait_until(\&full_set, 60), "$variant: initial full subflow set (3) on both sides");
+	ok(WalmptcpLab::wait_for(\&full_set, 60), "$variant: initial full subflow set (3) on both sides");
 	sleep(3);    # let both supervisors see it
 
 	# Least privilege: who holds CAP_NET_ADMIN.
@@ -226,7 +214,7 @@ sub run
 		my $force = $primary->pg_version >= 16 ? 'debug_parallel_query' : 'force_parallel_mode';
 		my $parallel = $primary->background_psql('postgres');
 		$parallel->query_until(qr/started/, "SET $force = on;\n\\echo started\nSELECT pg_sleep(6);\n");
-		ok(wait_until(sub { sql($primary, q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker'}) > 0 }, 20),
+		ok(WalmptcpLab::wait_for(sub { sql($primary, q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker'}) > 0 }, 20),
 			'a parallel query runs while the holders are listed');
 		my @holders = helper_socket_holders($lab, 'primary', $primary);
 		my %title = cluster_processes($primary);
@@ -298,7 +286,7 @@ sub run
 	my $eps = $lab->run('standby', 'ip', 'mptcp', 'endpoint', 'show');
 	my ($id) = $eps =~ /^\Q$S2\E id (\d+)/m;
 	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'del', 'id', $id);
-	ok(wait_until(sub { subflows($standby, 'walreceiver') < 3 }, 30), 'endpoint removed: fewer subflows');
+	ok(WalmptcpLab::wait_for(sub { subflows($standby, 'walreceiver') < 3 }, 30), 'endpoint removed: fewer subflows');
 	set_repair('auto');
 	# no id: the kernel may hold the old one for an implicit endpoint
 	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'add', $S2, 'dev', $dev, 'subflow');
@@ -326,11 +314,11 @@ sub run
 	is(sql($standby, q{SELECT count(*) FROM walmptcp_events() WHERE event IN ('repair', 'reconnect') AND event_time > now() - interval '5 s'}),
 		'0', 'repair = off: no repair attempted');
 	set_repair('auto');
-	ok(wait_until(\&full_set, 90), 'repair = auto again: full set');
+	ok(WalmptcpLab::wait_for(\&full_set, 90), 'repair = auto again: full set');
 
 	# Events and rows.
 	my $events;
-	wait_until(sub {
+	WalmptcpLab::wait_for(sub {
 		$events = sql($standby, q{SELECT string_agg(DISTINCT event, ',' ORDER BY event) FROM walmptcp_events()});
 		return $events =~ /repaired/;
 	}, 20);
@@ -365,7 +353,7 @@ sub run
 		kill 'CONT', @helpers;
 		ok($stopped, 'a stopped endpoint helper does not hold up a fast shutdown');
 		$standby->start;
-		ok(wait_until(\&full_set, 90), 'helper running again: full set after the restart');
+		ok(WalmptcpLab::wait_for(\&full_set, 90), 'helper running again: full set after the restart');
 	}
 
 	diag "\n$variant: fault | time from restore to full subflow set | walreceiver restarted";

@@ -212,7 +212,7 @@ sub counter
 	return $out =~ /"\Q$name\E"\s*:\s*(\d+)/ ? $1 : 0;
 }
 
-# Wait until $cond->() is true, polling every 0.2 s for up to $timeout s.
+# Wait until $cond->() is true, polling every 0.1 s for up to $timeout s.
 sub wait_for
 {
 	my ($cond, $timeout) = @_;
@@ -221,7 +221,7 @@ sub wait_for
 	while (time() < $end)
 	{
 		return 1 if $cond->();
-		select(undef, undef, undef, 0.2);
+		select(undef, undef, undef, 0.1);
 	}
 	return $cond->();
 }
