@@ -104,27 +104,34 @@ remember(int fd, int optname, int value, int refusal)
 		deferred[ndeferred++] = (DeferredOption) {optname, value, refusal};
 }
 
-/* Did setsockopt() fail only because fd is MPTCP and the kernel refuses? */
+/*
+ * setsockopt(), and did it fail only because fd is MPTCP and the kernel
+ * refuses the option there?  If not, *rc is what to return, errno as
+ * setsockopt() left it; if so, *err is the kernel's errno.
+ */
 static bool
-refused_on_mptcp(int rc, int err, int fd, int level, int optname, socklen_t optlen)
+set_refused_on_mptcp(int fd, int level, int optname, const void *optval,
+					 socklen_t optlen, int *rc, int *err)
 {
-	return rc != 0 && (err == ENOPROTOOPT || err == EOPNOTSUPP) &&
+	*rc = setsockopt(fd, level, optname, optval, optlen);
+	*err = errno;
+	if (*rc != 0 && (*err == ENOPROTOOPT || *err == EOPNOTSUPP) &&
 		level == IPPROTO_TCP && optlen == sizeof(int) &&
-		parameter_of(optname) != NULL && is_mptcp_socket(fd);
+		parameter_of(optname) != NULL && is_mptcp_socket(fd))
+		return true;
+	errno = *err;
+	return false;
 }
 
 static int
 libpq_setsockopt_interposer(int fd, int level, int optname,
 							const void *optval, socklen_t optlen)
 {
-	int			rc = setsockopt(fd, level, optname, optval, optlen);
-	int			err = errno;
+	int			rc,
+				err;
 
-	if (!refused_on_mptcp(rc, err, fd, level, optname, optlen))
-	{
-		errno = err;
+	if (!set_refused_on_mptcp(fd, level, optname, optval, optlen, &rc, &err))
 		return rc;
-	}
 	remember(fd, optname, *(const int *) optval, err);
 	return 0;
 }
@@ -136,14 +143,11 @@ static int
 server_setsockopt_interposer(int fd, int level, int optname,
 							 const void *optval, socklen_t optlen)
 {
-	int			rc = setsockopt(fd, level, optname, optval, optlen);
-	int			err = errno;
+	int			rc,
+				err;
 
-	if (!refused_on_mptcp(rc, err, fd, level, optname, optlen))
-	{
-		errno = err;
+	if (!set_refused_on_mptcp(fd, level, optname, optval, optlen, &rc, &err))
 		return rc;
-	}
 	for (int i = 0; i < (int) lengthof(tcp_option_names); i++)
 	{
 		if (tcp_option_names[i].optname != optname ||
