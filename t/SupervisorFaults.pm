@@ -18,7 +18,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use WalmptcpLab;
 
-my ($lab, $primary, $standby, $port, @results, $net_admin);
+my ($lab, $primary, $standby, $port, @results, $net_admin, $variant);
 
 sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q); }
 
@@ -150,12 +150,9 @@ sub link_set
 	$lab->run('primary', 'ip', 'link', 'set', $lab->ifname('primary', $path), $state);
 }
 
-sub run
+# A primary and a standby over 2 paths, full subflow set on both sides.
+sub setup
 {
-	my (%opts) = @_;
-	$net_admin = $opts{net_admin};
-	my $variant = $net_admin ? 'CAP_NET_ADMIN' : 'unprivileged';
-
 	$lab = WalmptcpLab->new(paths => 2, rate => 50);
 	my $P1 = $lab->addr('primary', 1);
 	# subflows on a dead path time out in ~3 s instead of ~15 min
@@ -175,8 +172,12 @@ sub run
 	$primary->wait_for_catchup($standby);
 	ok(WalmptcpLab::wait_for(\&full_set, 60), "$variant: initial full subflow set (3) on both sides");
 	sleep(3);    # let both supervisors see it
+	return;
+}
 
-	# Least privilege: who holds CAP_NET_ADMIN.
+# Least privilege: CAP_NET_ADMIN, the helper's fds and who holds its socket.
+sub check_least_privilege
+{
 	my @pids = split /\n/, sql($primary, 'SELECT pid FROM pg_stat_activity');
 	push @pids, $primary->{_pid};
 	my $holders = 0;
@@ -223,17 +224,24 @@ sub run
 			'helper socket held by the postmaster and the supervisor only (holders: ' . join(', ', @holders) . ')');
 		$parallel->quit;
 	}
+	return;
+}
 
-	# The writer: ~20 KB of incompressible data every 50 ms, in its own commits.
-	my $writer = IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
+# The writer: ~20 KB of incompressible data every 50 ms, in its own commits.
+sub start_writer
+{
+	return IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
 		'-h', $primary->host, '-p', $port, '-d', 'postgres',
 		'-c', q{SET application_name = 'writer'}, '-c',
 		q{DO $$ BEGIN FOR i IN 1..1000000 LOOP
 		  INSERT INTO t (pad) SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 600);
 		  COMMIT; PERFORM pg_sleep(0.05); END LOOP; END $$} ],
 		'>', \my $wout, '2>', \my $werr);
+}
 
-	# (1) subflows killed with ss -K (what a middlebox RST does)
+# (1) subflows killed with ss -K (what a middlebox RST does)
+sub fault_subflows_killed
+{
 	my $pid0 = walreceiver_pid();
 	my $since = sql($standby, 'SELECT now()');
 	$lab->run('standby', 'ss', '-K', 'src', $lab->addr('standby', 2));
@@ -241,48 +249,66 @@ sub run
 	ok(degraded_seen($since), 'ss -K: degraded seen') if !full_set();
 	streaming_goes_on('ss -K');
 	measure('ss -K on path 2', $t0, $pid0, expect_same_pid => $net_admin);
+	return;
+}
 
-	# (2) path black-holed under load until its subflows time out, then back
-	$pid0 = walreceiver_pid();
+# (2) path black-holed under load until its subflows time out, then back
+sub fault_path_blackholed
+{
+	my $pid0 = walreceiver_pid();
 	my $load = heavy_load(25);
-	$since = sql($standby, 'SELECT now()');
+	my $since = sql($standby, 'SELECT now()');
 	$lab->lab_blackhole(2, 'on');
 	ok(degraded_seen($since), 'path 2 black-holed: its subflows died');
 	streaming_goes_on('path 2 black-holed');
 	sleep(3);
 	$lab->lab_blackhole(2, 'off');
-	$t0 = time();
+	my $t0 = time();
 	measure('path 2 dead (black hole), then back', $t0, $pid0, expect_same_pid => $net_admin);
 	$load->finish;
+	return;
+}
 
-	# (3) the standby's path-2 address removed under load and added again
-	$pid0 = walreceiver_pid();
+# (3) the standby's path-2 address removed under load and added again
+sub fault_address_removed
+{
+	my $pid0 = walreceiver_pid();
 	my $dev = $lab->ifname('standby', 2);
 	my $S2 = $lab->addr('standby', 2);
-	$load = heavy_load(25);
-	$since = sql($standby, 'SELECT now()');
+	my $load = heavy_load(25);
+	my $since = sql($standby, 'SELECT now()');
 	$lab->run('standby', 'ip', 'addr', 'del', "$S2/24", 'dev', $dev);
 	ok(degraded_seen($since), 'address removed: degraded');
 	streaming_goes_on('address removed');
 	$lab->run('standby', 'ip', 'addr', 'add', "$S2/24", 'dev', $dev);
 	$lab->run('standby', 'ip', 'route', 'replace', 'default', 'dev', $dev, 'table', '102');
-	$t0 = time();
+	my $t0 = time();
 	measure('address removed and re-added', $t0, $pid0, expect_same_pid => $net_admin);
 	$load->finish;
+	return;
+}
 
-	# (4) every path down, then up: the connection dies; nothing is lost
-	$pid0 = walreceiver_pid();
+# (4) every path down, then up: the connection dies; nothing is lost
+sub fault_all_paths_down
+{
+	my $pid0 = walreceiver_pid();
 	link_set(1, 'down');
 	link_set(2, 'down');
 	sleep(8);
 	link_set(1, 'up');
 	link_set(2, 'up');
-	$t0 = time();
+	my $t0 = time();
 	measure('all paths down 8 s, then up', $t0, $pid0);
+	return;
+}
 
-	# (5) an endpoint added at run time reaches the live connection
+# (5) an endpoint added at run time reaches the live connection
+sub fault_endpoint_added
+{
+	my $S2 = $lab->addr('standby', 2);
+	my $dev = $lab->ifname('standby', 2);
 	set_repair('off');
-	$pid0 = walreceiver_pid();
+	my $pid0 = walreceiver_pid();
 	my $eps = $lab->run('standby', 'ip', 'mptcp', 'endpoint', 'show');
 	my ($id) = $eps =~ /^\Q$S2\E id (\d+)/m;
 	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'del', 'id', $id);
@@ -290,23 +316,32 @@ sub run
 	set_repair('auto');
 	# no id: the kernel may hold the old one for an implicit endpoint
 	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'add', $S2, 'dev', $dev, 'subflow');
-	$t0 = time();
+	my $t0 = time();
 	measure('endpoint added at run time', $t0, $pid0, expect_same_pid => $net_admin);
+	return;
+}
 
-	# (6) primary restart, then standby restart
+# (6) primary restart, then standby restart
+sub fault_restarts
+{
 	$primary->restart;
-	$t0 = time();
+	my $t0 = time();
 	measure('primary restart', $t0, 0);
 	$standby->restart;
 	$t0 = time();
 	measure('standby restart', $t0, 0);
-	$writer = IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
+	my $writer = IPC::Run::start([ $primary->installed_command('psql'), '-X', '-q',
 		'-h', $primary->host, '-p', $port, '-d', 'postgres', '-c',
 		q{DO $$ BEGIN FOR i IN 1..40 LOOP INSERT INTO t (pad) VALUES ('after restart'); COMMIT; PERFORM pg_sleep(0.05); END LOOP; END $$} ],
-		'>', \$wout, '2>', \$werr);
+		'>', \my $wout, '2>', \my $werr);
 	$writer->finish;
+	return;
+}
 
-	# repair = off leaves things alone, and says what it sees
+# repair = off leaves things alone, and says what it sees
+sub check_repair_off
+{
+	my $S2 = $lab->addr('standby', 2);
 	set_repair('off');
 	$lab->run('standby', 'ss', '-K', 'src', $S2);
 	sleep(5);
@@ -315,8 +350,12 @@ sub run
 		'0', 'repair = off: no repair attempted');
 	set_repair('auto');
 	ok(WalmptcpLab::wait_for(\&full_set, 90), 'repair = auto again: full set');
+	return;
+}
 
-	# Events and rows.
+# Events recorded, and no row lost.
+sub check_events_and_rows
+{
 	my $events;
 	WalmptcpLab::wait_for(sub {
 		$events = sql($standby, q{SELECT string_agg(DISTINCT event, ',' ORDER BY event) FROM walmptcp_events()});
@@ -333,28 +372,58 @@ sub run
 	my $p = sql($primary, $sum);
 	is(sql($standby, $sum), $p, "no row lost: primary and standby agree ($p)");
 	is(sql($standby, 'SELECT count(*) FROM marks'), sql($primary, 'SELECT count(*) FROM marks'), 'markers agree');
+	return;
+}
 
-	# Repairs delete and re-add endpoints: none may be lost on the way.
+# Repairs delete and re-add endpoints: none may be lost on the way.
+sub check_endpoints_kept
+{
+	my $S2 = $lab->addr('standby', 2);
 	like($lab->run('standby', 'ip', 'mptcp', 'endpoint', 'show'),
 		qr/^\Q$S2\E id \d+ subflow dev /m, 'standby still has its subflow endpoint');
 	my $P2 = $lab->addr('primary', 2);
 	like($lab->run('primary', 'ip', 'mptcp', 'endpoint', 'show'),
 		qr/^\Q$P2\E id \d+ signal dev /m, 'primary still has its signal endpoint');
+	return;
+}
 
-	# A stopped helper (SIGSTOP) must not hang the supervisor, and so not a
-	# fast shutdown: the supervisor asks it with a bounded wait.
-	if ($net_admin)
-	{
-		my @helpers = (helper_pid($primary), helper_pid($standby));
-		kill 'STOP', @helpers;
-		$lab->run('standby', 'ss', '-K', 'src', $S2);
-		sleep(4);    # the supervisor is degraded and calls the helper
-		my $stopped = $standby->stop('fast', fail_ok => 1);
-		kill 'CONT', @helpers;
-		ok($stopped, 'a stopped endpoint helper does not hold up a fast shutdown');
-		$standby->start;
-		ok(WalmptcpLab::wait_for(\&full_set, 90), 'helper running again: full set after the restart');
-	}
+# A stopped helper (SIGSTOP) must not hang the supervisor, and so not a
+# fast shutdown: the supervisor asks it with a bounded wait.
+sub check_stopped_helper
+{
+	return if !$net_admin;
+	my $S2 = $lab->addr('standby', 2);
+	my @helpers = (helper_pid($primary), helper_pid($standby));
+	kill 'STOP', @helpers;
+	$lab->run('standby', 'ss', '-K', 'src', $S2);
+	sleep(4);    # the supervisor is degraded and calls the helper
+	my $stopped = $standby->stop('fast', fail_ok => 1);
+	kill 'CONT', @helpers;
+	ok($stopped, 'a stopped endpoint helper does not hold up a fast shutdown');
+	$standby->start;
+	ok(WalmptcpLab::wait_for(\&full_set, 90), 'helper running again: full set after the restart');
+	return;
+}
+
+sub run
+{
+	my (%opts) = @_;
+	$net_admin = $opts{net_admin};
+	$variant = $net_admin ? 'CAP_NET_ADMIN' : 'unprivileged';
+
+	setup();
+	check_least_privilege();
+	my $writer = start_writer();
+	fault_subflows_killed();
+	fault_path_blackholed();
+	fault_address_removed();
+	fault_all_paths_down();
+	fault_endpoint_added();
+	fault_restarts();    # the writer's session ends with the primary restart
+	check_repair_off();
+	check_events_and_rows();
+	check_endpoints_kept();
+	check_stopped_helper();
 
 	diag "\n$variant: fault | time from restore to full subflow set | walreceiver restarted";
 	diag sprintf('%-32s | %5.1f s | %s', @$_) for @results;
