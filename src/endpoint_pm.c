@@ -437,27 +437,41 @@ walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len)
 			 dev[0] ? " dev " : "", dev);
 }
 
-bool
-walmptcp_address_usable(int family, const uint8_t *addr)
+/* Is addr configured on an interface (that is up with carrier, if running)? */
+static bool
+address_on_host(int family, const uint8_t *addr, bool running)
 {
 	struct ifaddrs *ifs,
 			   *i;
-	bool		usable = false;
+	bool		found = false;
 
+	/* cannot tell: not usable for a re-add, but not gone either */
 	if (getifaddrs(&ifs) != 0)
-		return false;
-	for (i = ifs; i && !usable; i = i->ifa_next)
+		return !running;
+	for (i = ifs; i && !found; i = i->ifa_next)
 	{
 		const void *a;
 
 		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
 			continue;
-		if ((i->ifa_flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING))
+		if (running && (i->ifa_flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING))
 			continue;
 		a = family == AF_INET ? (const void *) &((struct sockaddr_in *) i->ifa_addr)->sin_addr
 			: (const void *) &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
-		usable = memcmp(a, addr, family == AF_INET ? 4 : 16) == 0;
+		found = memcmp(a, addr, family == AF_INET ? 4 : 16) == 0;
 	}
 	freeifaddrs(ifs);
-	return usable;
+	return found;
+}
+
+bool
+walmptcp_address_usable(int family, const uint8_t *addr)
+{
+	return address_on_host(family, addr, true);
+}
+
+bool
+walmptcp_address_configured(int family, const uint8_t *addr)
+{
+	return address_on_host(family, addr, false);
 }

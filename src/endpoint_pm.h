@@ -70,4 +70,7 @@ extern void walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, in
 /* Is addr configured on an interface that is up with carrier? */
 extern bool walmptcp_address_usable(int family, const uint8_t *addr);
 
+/* Is addr configured on this host at all (up or not)? */
+extern bool walmptcp_address_configured(int family, const uint8_t *addr);
+
 #endif							/* WALMPTCP_ENDPOINT_PM_H */

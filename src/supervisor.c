@@ -703,6 +703,22 @@ try_repair(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz no
 }
 
 /* One connection, one tick. */
+/*
+ * A subflow whose local address this host no longer has can never carry
+ * data again, but Linux 6.1 keeps it listed (in sock_diag and in the
+ * owner's MPTCP_SUBFLOW_ADDRS) until it tries to send, which the receiving
+ * side may never do: count it as gone.  Without this, a standby on 6.1
+ * whose address was removed and added again never saw the loss and never
+ * reconnected (kernel matrix, t/008).
+ */
+static void
+drop_paths_from_vanished_addresses(PathSet *paths)
+{
+	for (int i = paths->n - 1; i >= 0; i--)
+		if (!walmptcp_address_configured(paths->paths[i].family, paths->paths[i].local))
+			pathset_remove(paths, &paths->paths[i]);
+}
+
 static void
 observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 {
@@ -740,6 +756,7 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 	}
 
 	pathset_of_connection(m, t->ctx.client, &paths);
+	drop_paths_from_vanished_addresses(&paths);
 	if (found)
 	{
 		pathset_difference(&t->now, &paths, &diff);
