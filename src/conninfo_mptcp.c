@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <dlfcn.h>
+
 #include "conninfo_scan.h"
 #include "service_file.h"
 #include "walmptcp.h"
@@ -46,6 +48,25 @@ parse_mode(const char *value, WalmptcpMode *mode)
 }
 
 /*
+ * The version of the libpq this process uses (libpqwalreceiver, loaded by
+ * _PG_init, brings it in), so that the string is read by its rules; 0 if
+ * it cannot be found.
+ */
+static int
+libpq_version(void)
+{
+	static int	version = -1;
+
+	if (version < 0)
+	{
+		int			(*fn) (void) = (int (*) (void)) dlsym(RTLD_DEFAULT, "PQlibVersion");
+
+		version = fn ? fn() : 0;
+	}
+	return version;
+}
+
+/*
  * Split "conninfo" into the mode walmptcp should use and the string libpq
  * should get.  When the keyword appears more than once the last one wins,
  * as in libpq.  Without the keyword, walmptcp.default_mode applies.
@@ -67,7 +88,7 @@ walmptcp_parse_conninfo(const char *conninfo, WalmptcpConninfo *result)
 	result->error_brief = NULL;
 	result->application_name = NULL;
 
-	if (!walmptcp_conninfo_scan(conninfo, &scan))
+	if (!walmptcp_conninfo_scan(conninfo, libpq_version(), &scan))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));

@@ -249,13 +249,24 @@ hex_value(char c)
 
 /*
  * Percent-decode [s, s+len) as libpq's conninfo_uri_decode() does: NULL
- * for a broken escape or %00 (libpq's errors).
+ * for a broken escape or %00 (libpq's errors).  libpq 18 also drops blanks
+ * around the text and refuses one inside it ("unexpected spaces found");
+ * trim_spaces says to do the same.
  */
 static char *
-percent_decode(const char *s, size_t len, bool *failed)
+percent_decode(const char *s, size_t len, bool trim_spaces, bool *failed)
 {
 	Buf			b = {0};
 
+	if (trim_spaces)
+	{
+		while (len > 0 && *s == ' ')
+			s++, len--;
+		while (len > 0 && s[len - 1] == ' ')
+			len--;
+		if (memchr(s, ' ', len) != NULL)
+			return NULL;
+	}
 	for (size_t i = 0; i < len; i++)
 	{
 		if (s[i] == '%')
@@ -375,9 +386,10 @@ scan_uri(const char *conninfo, size_t prefix_len, WalmptcpConninfoScan *scan, bo
 
 		if (eq != NULL && memchr(eq + 1, '=', len - (eq + 1 - p)) == NULL)
 		{
-			key = percent_decode(p, eq - p, failed);
+			key = percent_decode(p, eq - p, scan->libpq_version >= 180000, failed);
 			if (key != NULL)
-				value = percent_decode(eq + 1, len - (eq + 1 - p), failed);
+				value = percent_decode(eq + 1, len - (eq + 1 - p),
+									   scan->libpq_version >= 180000, failed);
 		}
 		if (value == NULL)
 		{
@@ -444,12 +456,13 @@ uri_prefix_length(const char *conninfo)
 }
 
 bool
-walmptcp_conninfo_scan(const char *conninfo, WalmptcpConninfoScan *scan)
+walmptcp_conninfo_scan(const char *conninfo, int libpq_version, WalmptcpConninfoScan *scan)
 {
 	bool		failed = false;
 	size_t		prefix;
 
 	memset(scan, 0, sizeof(*scan));
+	scan->libpq_version = libpq_version;
 	if (conninfo == NULL)
 		conninfo = "";
 	scan->conninfo = copy_of(conninfo, strlen(conninfo), &failed);

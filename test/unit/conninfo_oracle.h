@@ -141,7 +141,7 @@ oracle_check(const char *s_prime)
 	memset(&scan, 0, sizeof(scan));
 	if (escapes_touch_stand_in(s_prime))
 		goto done;
-	if (!walmptcp_conninfo_scan(s, &scan))
+	if (!walmptcp_conninfo_scan(s, PQlibVersion(), &scan))
 	{
 		snprintf(why, sizeof(why), "scanner out of memory");
 		goto done;
