@@ -437,18 +437,12 @@ walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, int len)
 			 dev[0] ? " dev " : "", dev);
 }
 
-/* Is addr configured on an interface (that is up with carrier, if running)? */
-static bool
-address_on_host(int family, const uint8_t *addr, bool running)
+/* Is addr on one of ifs's interfaces (that is up with carrier, if running)? */
+bool
+walmptcp_address_in(const struct ifaddrs *ifs, int family, const uint8_t *addr,
+					bool running)
 {
-	struct ifaddrs *ifs,
-			   *i;
-	bool		found = false;
-
-	/* cannot tell: not usable for a re-add, but not gone either */
-	if (getifaddrs(&ifs) != 0)
-		return !running;
-	for (i = ifs; i && !found; i = i->ifa_next)
+	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next)
 	{
 		const void *a;
 
@@ -458,20 +452,22 @@ address_on_host(int family, const uint8_t *addr, bool running)
 			continue;
 		a = family == AF_INET ? (const void *) &((struct sockaddr_in *) i->ifa_addr)->sin_addr
 			: (const void *) &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
-		found = memcmp(a, addr, family == AF_INET ? 4 : 16) == 0;
+		if (memcmp(a, addr, family == AF_INET ? 4 : 16) == 0)
+			return true;
 	}
-	freeifaddrs(ifs);
-	return found;
+	return false;
 }
 
 bool
 walmptcp_address_usable(int family, const uint8_t *addr)
 {
-	return address_on_host(family, addr, true);
+	struct ifaddrs *ifs;
+	bool		usable;
+
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	usable = walmptcp_address_in(ifs, family, addr, true);
+	freeifaddrs(ifs);
+	return usable;
 }
 
-bool
-walmptcp_address_configured(int family, const uint8_t *addr)
-{
-	return address_on_host(family, addr, false);
-}

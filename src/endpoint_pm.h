@@ -70,7 +70,9 @@ extern void walmptcp_endpoint_describe(const WalmptcpEndpoint *ep, char *buf, in
 /* Is addr configured on an interface that is up with carrier? */
 extern bool walmptcp_address_usable(int family, const uint8_t *addr);
 
-/* Is addr configured on this host at all (up or not)? */
-extern bool walmptcp_address_configured(int family, const uint8_t *addr);
+/* Is addr on one of ifs's interfaces (up with carrier, if running)? */
+struct ifaddrs;
+extern bool walmptcp_address_in(const struct ifaddrs *ifs, int family,
+								const uint8_t *addr, bool running);
 
 #endif							/* WALMPTCP_ENDPOINT_PM_H */

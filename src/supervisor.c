@@ -39,6 +39,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <signal.h>
 #include <linux/mptcp.h>
 
@@ -714,9 +715,14 @@ try_repair(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz no
 static void
 drop_paths_from_vanished_addresses(PathSet *paths)
 {
+	struct ifaddrs *ifs;
+
+	if (paths->n == 0 || getifaddrs(&ifs) != 0)
+		return;					/* cannot tell: keep them */
 	for (int i = paths->n - 1; i >= 0; i--)
-		if (!walmptcp_address_configured(paths->paths[i].family, paths->paths[i].local))
+		if (!walmptcp_address_in(ifs, paths->paths[i].family, paths->paths[i].local, false))
 			pathset_remove(paths, &paths->paths[i]);
+	freeifaddrs(ifs);
 }
 
 static void
