@@ -26,16 +26,6 @@ typedef enum ReaddResult
 	READD_LOST					/* removed, and could not be added back */
 } ReaddResult;
 
-/* The connection a path belongs to, as far as endpoint ownership goes. */
-typedef struct PathOwnerContext
-{
-	bool		client;			/* this host opened the connection */
-	int			family;
-	uint8		peer_addr[16];	/* the other end of the initial subflow */
-	uint16		peer_port;
-	uint16		server_port;	/* the server's port of the initial subflow */
-} PathOwnerContext;
-
 /*
  * The endpoint of this host whose removal and re-adding re-creates path:
  * client, a "subflow" endpoint on its local address towards the server's

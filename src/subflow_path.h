@@ -37,6 +37,20 @@ typedef struct PathSet
 	SubflowPath paths[WALMPTCP_MAX_PATHS];
 } PathSet;
 
+/*
+ * The connection a path belongs to, as far as endpoint ownership goes
+ * (endpoint_repair.h); kept here so that the supervisor's state and policy
+ * need no I/O header to hold it.
+ */
+typedef struct PathOwnerContext
+{
+	bool		client;			/* this host opened the connection */
+	int			family;
+	uint8		peer_addr[16];	/* the other end of the initial subflow */
+	uint16		peer_port;
+	uint16		server_port;	/* the server's port of the initial subflow */
+} PathOwnerContext;
+
 /* The established subflows of a matched connection, as paths. */
 extern void pathset_of_connection(const Matched *m, bool client, PathSet *out);
 
