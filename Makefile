@@ -26,6 +26,7 @@ OBJS = \
 	src/subflow_path.o \
 	src/path_probe.o \
 	src/endpoint_repair.o \
+	src/connection_tracker.o \
 	src/supervisor.o \
 	src/sql_functions.o
 

@@ -29,9 +29,8 @@
  *	 off; after MAX_ATTEMPTS it gives up for GIVE_UP_MS, counted from the
  *	 give-up.  At most one probe connection per tick.
  *
- * Trackers are keyed by process and socket (pid, inode); what must survive
- * a reconnect (the reconnect budget, the time a degradation began) is kept
- * per server, keyed by role, server address, database and name.
+ * What it remembers about each connection and server is in
+ * connection_tracker.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,6 +58,7 @@
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
+#include "connection_tracker.h"
 #include "endpoint_repair.h"
 #include "path_probe.h"
 #include "subflow_path.h"
@@ -70,11 +70,8 @@
 #define ESCALATE_AFTER_MS 20000
 #define SETTLE_MS 2000			/* a new connection's subflows are forming */
 #define DEGRADED_AFTER_TICKS 2
-#define LOG_EVERY_MS 10000
-#define MAX_RECONNECTS_PER_HOUR 12
 #define HOUR_MS (3600 * 1000)
 #define RECONNECT_FOLLOWUP_MS 60000
-#define MAX_PENDING 8
 #define OWNER_VIEW_FRESH_MS 3000	/* an owner's view older than this is unknown */
 #define READD_VERIFY_MS 10000	/* a re-added endpoint's subflow is back by then */
 #define SERVER_DEFER_MS 3000	/* the client's own re-add goes first */
@@ -85,130 +82,9 @@ int			walmptcp_repair = WALMPTCP_REPAIR_AUTO;
 
 PGDLLEXPORT void walmptcp_supervisor_main(Datum arg);
 
-typedef enum EventKind
-{
-	EV_LOST, EV_ADDED, EV_DEGRADED, EV_REPAIR, EV_REPAIRED, EV_REPAIR_FAILED,
-	EV_RECONNECT, EV_RECONNECTED, EV_BASELINE, EV_CIRCUIT_OPEN, EV_COUNT
-} EventKind;
-
-static const char *const event_names[EV_COUNT] = {
-	"subflow_lost", "subflow_added", "degraded", "repair", "repaired",
-	"repair_failed", "reconnect", "reconnected", "baseline", "circuit_open"
-};
-
-/* A server, as a client side connection's process sees it. */
-typedef struct PeerKey
-{
-	WalmptcpRole role;
-	int			family;
-	uint8		addr[16];
-	uint16		port;
-	unsigned int dbid;
-	char		appname[WALMPTCP_APPNAME_LEN];
-} PeerKey;
-
-typedef struct Peer
-{
-	PeerKey		key;			/* hash key: first */
-	TimestampTz reconnects[MAX_RECONNECTS_PER_HOUR];	/* ring */
-	int			next_reconnect;
-	TimestampTz reconnect_asked_at;
-	TimestampTz degraded_since; /* of the connection asked to reconnect */
-	PathSet		promised;		/* what the probe that justified it got */
-	TimestampTz breaker_logged_at;
-} Peer;
-
-/* An endpoint re-add done for a missing path, to be checked later. */
-typedef struct PendingReadd
-{
-	WalmptcpEndpoint ep;
-	SubflowPath path;
-	TimestampTz at;
-	bool		own;			/* this connection's re-add, not a shared one */
-} PendingReadd;
-
-typedef struct TrackerKey
-{
-	int			pid;
-	uint64		inode;
-} TrackerKey;
-
-typedef struct Tracker
-{
-	TrackerKey	key;			/* hash key: first */
-	bool		seen;			/* in this tick's look */
-	WalmptcpRole role;
-	PathOwnerContext ctx;
-	PeerKey		peer;
-	char		local[64];		/* initial subflow, for events and logs */
-	char		remote[64];
-	TimestampTz first_seen;
-	uint64		config;			/* host endpoints and limits at baseline */
-	PathSet		now;
-	PathSet		expected;
-	bool		probe_pending;	/* client: what a fresh connection gets */
-	int			missing_ticks;
-	bool		degraded;
-	TimestampTz degraded_since;
-	int			attempts;
-	TimestampTz next_attempt;
-	bool		gave_up;
-	TimestampTz gave_up_at;
-	TimestampTz last_endpoint_repair;
-	TimestampTz path_back_since;	/* server: an owned missing path answers */
-	const char *last_method;
-	int			npending;		/* endpoint re-adds to verify */
-	PendingReadd pending[MAX_PENDING];
-	TimestampTz last_log[EV_COUNT];
-} Tracker;
-
-static HTAB *trackers = NULL;
-static HTAB *peers = NULL;
 static bool withheld_logged = false;
 static uint64 listeners_checked_for = 0;	/* host config last checked */
 
-static bool
-tracked_role(WalmptcpRole role)
-{
-	return role == WALMPTCP_ROLE_WALSENDER || role == WALMPTCP_ROLE_WALRECEIVER ||
-		role == WALMPTCP_ROLE_APPLY || role == WALMPTCP_ROLE_SLOTSYNC;
-}
-
-static void
-format_endpoint(int family, const uint8 *addr, uint16 port, char *buf, size_t len)
-{
-	char		a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
-static void
-record(Tracker *t, EventKind kind, const char *fmt,...) pg_attribute_printf(3, 4);
-
-/* An event: always into the ring, into the log at most every 10 s per kind. */
-static void
-record(Tracker *t, EventKind kind, const char *fmt,...)
-{
-	char		detail[256];
-	va_list		ap;
-	TimestampTz now = GetCurrentTimestamp();
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-
-	walmptcp_event(t->key.pid, t->role, t->local, t->remote, event_names[kind], detail);
-	if (t->last_log[kind] == 0 ||
-		TimestampDifferenceExceeds(t->last_log[kind], now, LOG_EVERY_MS))
-	{
-		t->last_log[kind] = now;
-		ereport(LOG,
-				(errmsg("walmptcp: %s of %s %s -> %s (pid %d): %s",
-						event_names[kind], walmptcp_role_name(t->role),
-						t->local, t->remote, t->key.pid, detail)));
-	}
-}
 
 /*
  * The host's path-manager configuration (endpoints and limits), hashed:
@@ -296,65 +172,28 @@ end_episode(Tracker *t)
 	t->npending = 0;
 }
 
-static Peer *
-peer_of(const Tracker *t)
-{
-	bool		found;
-	Peer	   *p = hash_search(peers, &t->peer, HASH_ENTER, &found);
-
-	if (!found)
-	{
-		memset((char *) p + sizeof(PeerKey), 0, sizeof(Peer) - sizeof(PeerKey));
-	}
-	return p;
-}
-
+/* A new client side connection: the one this supervisor asked for? */
 static void
-tracker_init(Tracker *t, const Matched *m, TimestampTz now, uint64 config)
+adopt_asked_reconnect(Tracker *t, TimestampTz now)
 {
-	const WalmptcpConnEntry *e = m->entry;
-	const DiagSocket *k = m->msk;
-	bool		client = e->role != WALMPTCP_ROLE_WALSENDER;
+	Peer	   *p;
 
-	memset((char *) t + sizeof(TrackerKey), 0, sizeof(Tracker) - sizeof(TrackerKey));
-	t->role = e->role;
-	t->ctx.client = client;
-	t->ctx.family = k->family;
-	memcpy(t->ctx.peer_addr, k->remote, 16);
-	t->ctx.peer_port = k->remote_port;
-	t->ctx.server_port = client ? k->remote_port : k->local_port;
-	format_endpoint(k->family, k->local, k->local_port, t->local, sizeof(t->local));
-	format_endpoint(k->family, k->remote, k->remote_port, t->remote, sizeof(t->remote));
-	t->first_seen = now;
-	t->config = config;
-	t->probe_pending = client;
-
-	memset(&t->peer, 0, sizeof(t->peer));
-	if (client)
+	if (!t->ctx.client)
+		return;
+	p = tracker_peer(t);
+	if (p->reconnect_asked_at != 0 &&
+		!TimestampDifferenceExceeds(p->reconnect_asked_at, now, RECONNECT_FOLLOWUP_MS))
 	{
-		Peer	   *p;
-
-		t->peer.role = e->role;
-		t->peer.family = k->family;
-		memcpy(t->peer.addr, k->remote, 16);
-		t->peer.port = k->remote_port;
-		t->peer.dbid = e->dbid;
-		strlcpy(t->peer.appname, e->appname, sizeof(t->peer.appname));
-		p = peer_of(t);
-		if (p->reconnect_asked_at != 0 &&
-			!TimestampDifferenceExceeds(p->reconnect_asked_at, now, RECONNECT_FOLLOWUP_MS))
-		{
-			/* the connection this supervisor asked for: finish the episode */
-			record(t, EV_RECONNECTED, "new connection after the reconnect asked for");
-			t->degraded = true;
-			t->degraded_since = p->degraded_since;
-			t->last_method = "reconnect";
-			t->next_attempt = now + (TimestampTz) SETTLE_MS * 1000;
-			/* a probe just measured what this server offers */
-			t->expected = p->promised;
-			t->probe_pending = false;
-			p->reconnect_asked_at = 0;
-		}
+		/* the connection this supervisor asked for: finish the episode */
+		tracker_record(t, EV_RECONNECTED, "new connection after the reconnect asked for");
+		t->degraded = true;
+		t->degraded_since = p->degraded_since;
+		t->last_method = "reconnect";
+		t->next_attempt = now + (TimestampTz) SETTLE_MS * 1000;
+		/* a probe just measured what this server offers */
+		t->expected = p->promised;
+		t->probe_pending = false;
+		p->reconnect_asked_at = 0;
 	}
 }
 
@@ -449,10 +288,10 @@ verify_pending_readds(Tracker *t, const PathSet *missing, TimestampTz now)
 			continue;
 		walmptcp_endpoint_describe(&r->ep, desc, sizeof(desc));
 		path_format(&r->path, path, sizeof(path));
-		record(t, EV_REPAIR_FAILED, "re-adding endpoint %s did not bring back subflow %s",
+		tracker_record(t, EV_REPAIR_FAILED, "re-adding endpoint %s did not bring back subflow %s",
 			   desc, path);
 		if (endpoint_readd_failed(&r->ep))
-			record(t, EV_CIRCUIT_OPEN,
+			tracker_record(t, EV_CIRCUIT_OPEN,
 				   "endpoint %s was re-added %d times within an hour without bringing its subflow back: walmptcp leaves it alone for an hour",
 				   desc, WALMPTCP_BREAKER_FAILURES);
 	}
@@ -517,7 +356,7 @@ repair_by_endpoint(Tracker *t, const PathSet *missing,
 		switch (rc)
 		{
 			case READD_DONE:
-				record(t, EV_REPAIR, "%s", detail);
+				tracker_record(t, EV_REPAIR, "%s", detail);
 				/* FALLTHROUGH */
 			case READD_SHARED:
 				if (t->npending < MAX_PENDING)
@@ -532,11 +371,11 @@ repair_by_endpoint(Tracker *t, const PathSet *missing,
 				acted = true;
 				break;
 			case READD_FAILED:
-				record(t, EV_REPAIR_FAILED, "%s", detail);
+				tracker_record(t, EV_REPAIR_FAILED, "%s", detail);
 				acted = true;
 				break;
 			case READD_LOST:
-				record(t, EV_REPAIR_FAILED, "%s", detail);
+				tracker_record(t, EV_REPAIR_FAILED, "%s", detail);
 				ereport(WARNING,
 						(errmsg("walmptcp: an MPTCP endpoint of this host was removed by a repair and could not be added back"),
 						 errdetail("%s.", detail),
@@ -567,7 +406,7 @@ peer_reconnect_budget(Tracker *t, Peer *p, TimestampTz now)
 		TimestampDifferenceExceeds(p->breaker_logged_at, now, HOUR_MS))
 	{
 		p->breaker_logged_at = now;
-		record(t, EV_CIRCUIT_OPEN,
+		tracker_record(t, EV_CIRCUIT_OPEN,
 			   "asked the %s to reconnect %d times within an hour: no more reconnects to this server until an hour after the first of them",
 			   walmptcp_role_name(t->role), MAX_RECONNECTS_PER_HOUR);
 	}
@@ -610,18 +449,18 @@ repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
 	pathset_difference(missing, &gained, &restorable);	/* missing, not regained */
 	if (restorable.n < missing->n && fresh.n > t->now.n)
 	{
-		Peer	   *peer = peer_of(t);
+		Peer	   *peer = tracker_peer(t);
 
 		if (!peer_reconnect_budget(t, peer, now) || !still_registered(t))
 			return false;
-		record(t, EV_RECONNECT,
+		tracker_record(t, EV_RECONNECT,
 			   "a probe connection to the same server got %d subflows, this one has %d: asking the %s to reconnect",
 			   fresh.n, t->now.n, walmptcp_role_name(t->role));
 		if (kill(t->key.pid, SIGTERM) != 0)
 		{
 			int			save_errno = errno;
 
-			record(t, EV_REPAIR_FAILED, "could not signal pid %d: %s",
+			tracker_record(t, EV_REPAIR_FAILED, "could not signal pid %d: %s",
 				   t->key.pid, strerror(save_errno));
 			return true;
 		}
@@ -643,7 +482,7 @@ repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
 			!path_answers(p->family, p->local, p->remote, p->server_port))
 			continue;			/* down for now: keep expecting it */
 		path_format(p, path, sizeof(path));
-		record(t, EV_BASELINE,
+		tracker_record(t, EV_BASELINE,
 			   "a fresh connection does not get subflow %s either, although the path answers: no longer expected",
 			   path);
 		pathset_remove(&t->expected, p);
@@ -697,7 +536,7 @@ try_repair(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz no
 	{
 		t->gave_up = true;
 		t->gave_up_at = now;
-		record(t, EV_REPAIR_FAILED,
+		tracker_record(t, EV_REPAIR_FAILED,
 			   "giving up after %d attempts; %d of %d subflows; trying again in %d minutes",
 			   t->attempts, t->now.n, t->expected.n, GIVE_UP_MS / 60000);
 	}
@@ -729,7 +568,6 @@ static void
 observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 {
 	const WalmptcpConnEntry *e = m->entry;
-	TrackerKey	key;
 	Tracker    *t;
 	PathSet		paths,
 				diff,
@@ -737,17 +575,13 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 	bool		found;
 	char		buf[512];
 
-	if (!tracked_role(e->role) || m->msk == NULL ||
+	if (!tracker_role_tracked(e->role) || m->msk == NULL ||
 		(m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0)
 		return;					/* TCP or fallback: nothing to repair */
 
-	memset(&key, 0, sizeof(key));
-	key.pid = e->pid;
-	key.inode = e->inode;
-	t = hash_search(trackers, &key, HASH_ENTER, &found);
+	t = tracker_enter(m, now, config, &found);
 	if (!found)
-		tracker_init(t, m, now, config);
-	t->seen = true;
+		adopt_asked_reconnect(t, now);
 
 	if (m->withheld || (m->from_owner && m->owner_age_ms > OWNER_VIEW_FRESH_MS))
 	{
@@ -769,13 +603,13 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 		for (int i = 0; i < diff.n; i++)
 		{
 			path_format(&diff.paths[i], buf, sizeof(buf));
-			record(t, EV_LOST, "subflow %s closed; %d left", buf, paths.n);
+			tracker_record(t, EV_LOST, "subflow %s closed; %d left", buf, paths.n);
 		}
 		pathset_difference(&paths, &t->now, &diff);
 		for (int i = 0; i < diff.n; i++)
 		{
 			path_format(&diff.paths[i], buf, sizeof(buf));
-			record(t, EV_ADDED, "subflow %s established; %d now", buf, paths.n);
+			tracker_record(t, EV_ADDED, "subflow %s established; %d now", buf, paths.n);
 		}
 	}
 	t->now = paths;
@@ -787,7 +621,7 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 		t->expected = paths;
 		t->probe_pending = t->ctx.client;
 		if (t->degraded)
-			record(t, EV_BASELINE, "the host's MPTCP endpoints or limits changed: %d subflows is the full set until a probe says otherwise",
+			tracker_record(t, EV_BASELINE, "the host's MPTCP endpoints or limits changed: %d subflows is the full set until a probe says otherwise",
 				   paths.n);
 		end_episode(t);
 	}
@@ -814,7 +648,7 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 			int			usecs;
 
 			TimestampDifference(t->degraded_since, now, &secs, &usecs);
-			record(t, EV_REPAIRED, "full subflow set (%d) again after %ld.%01d s%s%s",
+			tracker_record(t, EV_REPAIRED, "full subflow set (%d) again after %ld.%01d s%s%s",
 				   paths.n, secs, usecs / 100000,
 				   t->last_method ? ", by " : "", t->last_method ? t->last_method : "");
 			end_episode(t);
@@ -835,7 +669,7 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 		t->attempts = 0;
 		t->gave_up = false;
 		pathset_format(&missing, buf, sizeof(buf));
-		record(t, EV_DEGRADED, "%d of %d subflows; missing %s", paths.n, t->expected.n, buf);
+		tracker_record(t, EV_DEGRADED, "%d of %d subflows; missing %s", paths.n, t->expected.n, buf);
 	}
 	if (t->gave_up)
 	{
@@ -854,8 +688,6 @@ supervise_once(void)
 	uint64		config = 0;
 	int			probe_budget = 1;	/* a probe takes ~1.5 s */
 	Matched    *matched;
-	HASH_SEQ_STATUS seq;
-	Tracker    *t;
 	int			n;
 
 	/* read before the sockets: a change in between shows up next tick */
@@ -869,36 +701,13 @@ supervise_once(void)
 	}
 	matched = walmptcp_match_connections(0, &n);
 
-	hash_seq_init(&seq, trackers);
-	while ((t = hash_seq_search(&seq)) != NULL)
-		t->seen = false;
+	tracker_mark_all_unseen();
 	for (int i = 0; i < n && !ShutdownRequestPending; i++)
 		observe(&matched[i], now, config, &probe_budget);
 	if (ShutdownRequestPending)
 		return;
 
-	/* a connection gone is forgotten; its server's record stays */
-	hash_seq_init(&seq, trackers);
-	while ((t = hash_seq_search(&seq)) != NULL)
-	{
-		if (!t->seen)
-			(void) hash_search(trackers, &t->key, HASH_REMOVE, NULL);
-	}
-}
-
-static void
-create_tables(void)
-{
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(TrackerKey);
-	ctl.entrysize = sizeof(Tracker);
-	trackers = hash_create("walmptcp trackers", 64, &ctl, HASH_ELEM | HASH_BLOBS);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(PeerKey);
-	ctl.entrysize = sizeof(Peer);
-	peers = hash_create("walmptcp peers", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+	tracker_forget_unseen();
 }
 
 void
@@ -911,7 +720,7 @@ walmptcp_supervisor_main(Datum arg)
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 
-	create_tables();
+	tracker_tables_create();
 	PG_TRY();
 	{
 		listeners_checked_for = host_config();
