@@ -27,6 +27,8 @@ OBJS = \
 	src/path_probe.o \
 	src/endpoint_repair.o \
 	src/connection_tracker.o \
+	src/repair_policy.o \
+	src/repair_actions.o \
 	src/supervisor.o \
 	src/sql_functions.o
 

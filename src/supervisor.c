@@ -21,13 +21,9 @@
  *	 connection settles), learnt again whenever the host's endpoints or
  *	 limits change, and without a path that answers plain TCP but that a
  *	 fresh connection does not get either (joins refused or filtered).
- * - Repairs need proof and have limits: an endpoint is re-added only when
- *	 its path answers (endpoint_repair.c, with its circuit breaker); a
- *	 worker is asked to reconnect only when a probe connection just got a
- *	 missing path back, after the process and socket were checked again,
- *	 and at most MAX_RECONNECTS_PER_HOUR times per server.  Attempts back
- *	 off; after MAX_ATTEMPTS it gives up for GIVE_UP_MS, counted from the
- *	 give-up.  At most one probe connection per tick.
+ * - Repairs need proof and have limits: repair_policy.c decides,
+ *	 repair_actions.c acts.  At most one probe connection per tick
+ *	 (supervise_once).
  *
  * What it remembers about each connection and server is in
  * connection_tracker.c.
@@ -59,22 +55,13 @@
 
 #include "conn_state.h"
 #include "connection_tracker.h"
-#include "endpoint_repair.h"
 #include "path_probe.h"
+#include "repair_actions.h"
+#include "repair_policy.h"
 #include "subflow_path.h"
 #include "walmptcp.h"
 
-#define MAX_ATTEMPTS 6
-#define MAX_BACKOFF_MS 60000
-#define GIVE_UP_MS 300000
-#define ESCALATE_AFTER_MS 20000
-#define SETTLE_MS 2000			/* a new connection's subflows are forming */
-#define DEGRADED_AFTER_TICKS 2
-#define HOUR_MS (3600 * 1000)
-#define RECONNECT_FOLLOWUP_MS 60000
 #define OWNER_VIEW_FRESH_MS 3000	/* an owner's view older than this is unknown */
-#define READD_VERIFY_MS 10000	/* a re-added endpoint's subflow is back by then */
-#define SERVER_DEFER_MS 3000	/* the client's own re-add goes first */
 
 bool		walmptcp_supervisor_enabled = true;
 int			walmptcp_check_interval = 1000;
@@ -159,389 +146,6 @@ check_announced_listeners(void)
 	}
 }
 
-static void
-end_episode(Tracker *t)
-{
-	t->degraded = false;
-	t->missing_ticks = 0;
-	t->attempts = 0;
-	t->gave_up = false;
-	t->last_endpoint_repair = 0;
-	t->path_back_since = 0;
-	t->last_method = NULL;
-	t->npending = 0;
-}
-
-/* A new client side connection: the one this supervisor asked for? */
-static void
-adopt_asked_reconnect(Tracker *t, TimestampTz now)
-{
-	Peer	   *p;
-
-	if (!t->ctx.client)
-		return;
-	p = tracker_peer(t);
-	if (p->reconnect_asked_at != 0 &&
-		!TimestampDifferenceExceeds(p->reconnect_asked_at, now, RECONNECT_FOLLOWUP_MS))
-	{
-		/* the connection this supervisor asked for: finish the episode */
-		tracker_record(t, EV_RECONNECTED, "new connection after the reconnect asked for");
-		t->degraded = true;
-		t->degraded_since = p->degraded_since;
-		t->last_method = "reconnect";
-		t->next_attempt = now + (TimestampTz) SETTLE_MS * 1000;
-		/* a probe just measured what this server offers */
-		t->expected = p->promised;
-		t->probe_pending = false;
-		p->reconnect_asked_at = 0;
-	}
-}
-
-/* Is the process still there with the same socket?  (Just before a signal.) */
-static bool
-still_registered(const Tracker *t)
-{
-	int			n;
-	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n);
-
-	for (int i = 0; i < n; i++)
-	{
-		if (entries[i].pid == t->key.pid && entries[i].inode == t->key.inode &&
-			entries[i].role == t->role)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Client side: is a missing path one no endpoint can bring back?  A
- * subflow to the server's initial address and port from an address that is
- * no "subflow" endpoint is the initial subflow: only a new connection makes
- * it again.  (Subflows to other server addresses follow the server's
- * announcements, which the server's supervisor can repeat.)
- */
-static bool
-lost_beyond_endpoints(const Tracker *t, const PathSet *missing,
-					  const WalmptcpEndpoint *eps, int neps)
-{
-	int			len = t->ctx.family == AF_INET ? 4 : 16;
-
-	for (int i = 0; i < missing->n; i++)
-	{
-		const SubflowPath *p = &missing->paths[i];
-		WalmptcpEndpoint owner;
-
-		if (p->server_port == t->ctx.server_port &&
-			memcmp(p->remote, t->ctx.peer_addr, len) == 0 &&
-			!endpoint_owning(eps, neps, &t->ctx, p, &owner))
-			return true;
-	}
-	return false;
-}
-
-/* Has in-place repair had its chance? */
-static bool
-in_place_repair_exhausted(const Tracker *t, TimestampTz now)
-{
-	return TimestampDifferenceExceeds(t->degraded_since, now, ESCALATE_AFTER_MS) &&
-		(t->last_endpoint_repair == 0 ||
-		 TimestampDifferenceExceeds(t->last_endpoint_repair, now, ESCALATE_AFTER_MS));
-}
-
-static bool
-reconnect_allowed(const Tracker *t, const PathSet *missing, bool helper,
-				  const WalmptcpEndpoint *eps, int neps, TimestampTz now)
-{
-	if (!t->ctx.client)
-		return false;			/* a walsender cannot make its client reconnect */
-	if (walmptcp_repair == WALMPTCP_REPAIR_RECONNECT)
-		return true;
-	if (walmptcp_repair != WALMPTCP_REPAIR_AUTO)
-		return false;
-	return !helper || lost_beyond_endpoints(t, missing, eps, neps) ||
-		in_place_repair_exhausted(t, now);
-}
-
-/*
- * Did this connection's endpoint re-adds bring their subflows back?  Each
- * one is judged once, READD_VERIFY_MS after it was done; one that did not
- * counts against the endpoint's circuit breaker.  Returns true while some
- * are too young to judge.
- */
-static bool
-verify_pending_readds(Tracker *t, const PathSet *missing, TimestampTz now)
-{
-	int			kept = 0;
-
-	for (int i = 0; i < t->npending; i++)
-	{
-		PendingReadd *r = &t->pending[i];
-		char		desc[128],
-					path[128];
-
-		if (!TimestampDifferenceExceeds(r->at, now, READD_VERIFY_MS))
-		{
-			t->pending[kept++] = *r;
-			continue;
-		}
-		if (!r->own || !pathset_contains(missing, &r->path))
-			continue;
-		walmptcp_endpoint_describe(&r->ep, desc, sizeof(desc));
-		path_format(&r->path, path, sizeof(path));
-		tracker_record(t, EV_REPAIR_FAILED, "re-adding endpoint %s did not bring back subflow %s",
-			   desc, path);
-		if (endpoint_readd_failed(&r->ep))
-			tracker_record(t, EV_CIRCUIT_OPEN,
-				   "endpoint %s was re-added %d times within an hour without bringing its subflow back: walmptcp leaves it alone for an hour",
-				   desc, WALMPTCP_BREAKER_FAILURES);
-	}
-	t->npending = kept;
-	return kept > 0;
-}
-
-/*
- * The server defers its re-adds until an owned missing path has answered
- * for SERVER_DEFER_MS.  A client re-adding its "subflow" endpoint closes
- * every subflow from that address for a moment, also the one that joined
- * the server's announced address: a server re-announcing at the same time
- * has its work undone (and would count that as a useless re-add).  Letting
- * the client go first avoids the collision.  True while deferring.
- */
-static bool
-server_defers(Tracker *t, const PathSet *missing, const WalmptcpEndpoint *eps,
-			  int neps, TimestampTz now)
-{
-	bool		answers = false;
-
-	if (t->ctx.client)
-		return false;
-	for (int i = 0; i < missing->n && !answers; i++)
-	{
-		WalmptcpEndpoint owner;
-
-		answers = endpoint_owning(eps, neps, &t->ctx, &missing->paths[i], &owner) &&
-			endpoint_path_usable(&owner, &t->ctx, &missing->paths[i]);
-	}
-	if (!answers)
-	{
-		t->path_back_since = 0;
-		return true;			/* nothing to do yet anyway */
-	}
-	if (t->path_back_since == 0)
-		t->path_back_since = now;
-	return !TimestampDifferenceExceeds(t->path_back_since, now, SERVER_DEFER_MS);
-}
-
-/* In place: re-add the endpoints owning missing paths.  True if it acted. */
-static bool
-repair_by_endpoint(Tracker *t, const PathSet *missing,
-				   const WalmptcpEndpoint *eps, int neps, TimestampTz now)
-{
-	bool		acted = false;
-
-	if (server_defers(t, missing, eps, neps, now))
-		return false;
-
-	for (int i = 0; i < missing->n; i++)
-	{
-		const SubflowPath *p = &missing->paths[i];
-		WalmptcpEndpoint owner;
-		char		detail[200];
-		ReaddResult rc;
-
-		if (!endpoint_owning(eps, neps, &t->ctx, p, &owner))
-			continue;
-
-		rc = endpoint_readd_checked(&owner, &t->ctx, p, detail, sizeof(detail));
-		switch (rc)
-		{
-			case READD_DONE:
-				tracker_record(t, EV_REPAIR, "%s", detail);
-				/* FALLTHROUGH */
-			case READD_SHARED:
-				if (t->npending < MAX_PENDING)
-				{
-					PendingReadd *r = &t->pending[t->npending++];
-
-					r->ep = owner;
-					r->path = *p;
-					r->at = now;
-					r->own = (rc == READD_DONE);
-				}
-				acted = true;
-				break;
-			case READD_FAILED:
-				tracker_record(t, EV_REPAIR_FAILED, "%s", detail);
-				acted = true;
-				break;
-			case READD_LOST:
-				tracker_record(t, EV_REPAIR_FAILED, "%s", detail);
-				ereport(WARNING,
-						(errmsg("walmptcp: an MPTCP endpoint of this host was removed by a repair and could not be added back"),
-						 errdetail("%s.", detail),
-						 errhint("Add it again with \"ip mptcp endpoint add\"; walmptcp does not retry.")));
-				acted = true;
-				break;
-			case READD_PATH_DOWN:
-			case READD_BREAKER_OPEN:
-				break;
-		}
-	}
-	if (acted)
-	{
-		t->last_endpoint_repair = now;
-		t->last_method = "endpoint";
-	}
-	return acted;
-}
-
-static bool
-peer_reconnect_budget(Tracker *t, Peer *p, TimestampTz now)
-{
-	TimestampTz oldest = p->reconnects[p->next_reconnect];
-
-	if (oldest == 0 || TimestampDifferenceExceeds(oldest, now, HOUR_MS))
-		return true;
-	if (p->breaker_logged_at == 0 ||
-		TimestampDifferenceExceeds(p->breaker_logged_at, now, HOUR_MS))
-	{
-		p->breaker_logged_at = now;
-		tracker_record(t, EV_CIRCUIT_OPEN,
-			   "asked the %s to reconnect %d times within an hour: no more reconnects to this server until an hour after the first of them",
-			   walmptcp_role_name(t->role), MAX_RECONNECTS_PER_HOUR);
-	}
-	return false;
-}
-
-/*
- * Client side, a new connection: once a probe connection proves that a
- * fresh connection gets a missing path back, ask the process to reconnect.
- * *probed says whether a probe was spent.  Paths that answer plain TCP but
- * that a fresh connection does not get either are not offered by the host
- * now: they leave the full set.
- */
-static bool
-repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
-					bool *probed, TimestampTz now)
-{
-	PathSet		fresh,
-				gained,
-				restorable;
-	bool		any_answers = false;
-
-	*probed = false;
-	/* the cheap check first: while every missing path is dead, wait */
-	for (int i = 0; i < missing->n && !any_answers; i++)
-	{
-		const SubflowPath *p = &missing->paths[i];
-
-		any_answers = path_answers(p->family, p->local, p->remote, p->server_port);
-	}
-	if (!any_answers || *probe_budget <= 0)
-		return false;
-
-	(*probe_budget)--;
-	*probed = true;
-	if (!probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port, &fresh))
-		return false;
-
-	pathset_difference(&fresh, &t->now, &gained);
-	pathset_difference(missing, &gained, &restorable);	/* missing, not regained */
-	if (restorable.n < missing->n && fresh.n > t->now.n)
-	{
-		Peer	   *peer = tracker_peer(t);
-
-		if (!peer_reconnect_budget(t, peer, now) || !still_registered(t))
-			return false;
-		tracker_record(t, EV_RECONNECT,
-			   "a probe connection to the same server got %d subflows, this one has %d: asking the %s to reconnect",
-			   fresh.n, t->now.n, walmptcp_role_name(t->role));
-		if (kill(t->key.pid, SIGTERM) != 0)
-		{
-			int			save_errno = errno;
-
-			tracker_record(t, EV_REPAIR_FAILED, "could not signal pid %d: %s",
-				   t->key.pid, strerror(save_errno));
-			return true;
-		}
-		peer->reconnects[peer->next_reconnect] = now;
-		peer->next_reconnect = (peer->next_reconnect + 1) % MAX_RECONNECTS_PER_HOUR;
-		peer->reconnect_asked_at = now;
-		peer->degraded_since = t->degraded_since;
-		peer->promised = fresh;
-		t->last_method = "reconnect";
-		return true;
-	}
-
-	for (int i = 0; i < restorable.n; i++)
-	{
-		const SubflowPath *p = &restorable.paths[i];
-		char		path[128];
-
-		if (pathset_contains(&fresh, p) ||
-			!path_answers(p->family, p->local, p->remote, p->server_port))
-			continue;			/* down for now: keep expecting it */
-		path_format(p, path, sizeof(path));
-		tracker_record(t, EV_BASELINE,
-			   "a fresh connection does not get subflow %s either, although the path answers: no longer expected",
-			   path);
-		pathset_remove(&t->expected, p);
-	}
-	return false;
-}
-
-static void
-try_repair(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz now)
-{
-	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
-	int			neps;
-	bool		helper,
-				acted = false,
-				probed = false;
-
-	if (walmptcp_repair == WALMPTCP_REPAIR_OFF || now < t->next_attempt)
-		return;
-
-	if (verify_pending_readds(t, missing, now))
-	{
-		/* give the last re-adds their time before doing anything more */
-		t->next_attempt = now + (TimestampTz) walmptcp_check_interval * 1000;
-		return;
-	}
-	neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
-	if (neps < 0)
-		neps = 0;				/* no path manager: nothing owns a path */
-	helper = walmptcp_helper_available();
-	/*
-	 * In place only on a live connection: with no subflow left it is dead or
-	 * dying, and a re-add can bring nothing back to it (only disturb others).
-	 */
-	if (helper && t->now.n > 0 &&
-		(walmptcp_repair == WALMPTCP_REPAIR_AUTO ||
-		 walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT))
-		acted = repair_by_endpoint(t, missing, eps, neps, now);
-	if (!acted && reconnect_allowed(t, missing, helper, eps, neps, now))
-		acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);
-
-	if (!acted && !probed)
-	{
-		/* nothing usable yet (path still down): look again next tick */
-		t->next_attempt = now + (TimestampTz) walmptcp_check_interval * 1000;
-		return;
-	}
-	t->attempts++;
-	t->next_attempt = now + (TimestampTz) Min((int64) MAX_BACKOFF_MS,
-											  (int64) walmptcp_check_interval << t->attempts) * 1000;
-	if (t->attempts >= MAX_ATTEMPTS)
-	{
-		t->gave_up = true;
-		t->gave_up_at = now;
-		tracker_record(t, EV_REPAIR_FAILED,
-			   "giving up after %d attempts; %d of %d subflows; trying again in %d minutes",
-			   t->attempts, t->now.n, t->expected.n, GIVE_UP_MS / 60000);
-	}
-}
-
 /* One connection, one tick. */
 /*
  * A subflow whose local address this host no longer has can never carry
@@ -581,7 +185,7 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 
 	t = tracker_enter(m, now, config, &found);
 	if (!found)
-		adopt_asked_reconnect(t, now);
+		repair_adopt_reconnected(t, now);
 
 	if (m->withheld || (m->from_owner && m->owner_age_ms > OWNER_VIEW_FRESH_MS))
 	{
@@ -615,19 +219,9 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 	t->now = paths;
 
 	if (t->config != config)
-	{
-		/* the DBA changed endpoints or limits: learn the full set again */
-		t->config = config;
-		t->expected = paths;
-		t->probe_pending = t->ctx.client;
-		if (t->degraded)
-			tracker_record(t, EV_BASELINE, "the host's MPTCP endpoints or limits changed: %d subflows is the full set until a probe says otherwise",
-				   paths.n);
-		end_episode(t);
-	}
+		repair_relearn_full_set(t, config, &paths);
 
-	if (t->probe_pending && *probe_budget > 0 &&
-		TimestampDifferenceExceeds(t->first_seen, now, SETTLE_MS))
+	if (*probe_budget > 0 && repair_probe_due(t, now))
 	{
 		PathSet		fresh;
 
@@ -637,48 +231,8 @@ observe(const Matched *m, TimestampTz now, uint64 config, int *probe_budget)
 			pathset_union(&t->expected, &fresh);
 		t->probe_pending = false;
 	}
-	pathset_union(&t->expected, &paths);
-	pathset_difference(&t->expected, &paths, &missing);
-
-	if (missing.n == 0)
-	{
-		if (t->degraded && !t->probe_pending)
-		{
-			long		secs;
-			int			usecs;
-
-			TimestampDifference(t->degraded_since, now, &secs, &usecs);
-			tracker_record(t, EV_REPAIRED, "full subflow set (%d) again after %ld.%01d s%s%s",
-				   paths.n, secs, usecs / 100000,
-				   t->last_method ? ", by " : "", t->last_method ? t->last_method : "");
-			end_episode(t);
-		}
-		else if (!t->degraded)
-			end_episode(t);
-		return;
-	}
-
-	if (!t->degraded)
-	{
-		if (!TimestampDifferenceExceeds(t->first_seen, now, SETTLE_MS) ||
-			++t->missing_ticks < DEGRADED_AFTER_TICKS)
-			return;
-		t->degraded = true;
-		t->degraded_since = now;
-		t->next_attempt = now;
-		t->attempts = 0;
-		t->gave_up = false;
-		pathset_format(&missing, buf, sizeof(buf));
-		tracker_record(t, EV_DEGRADED, "%d of %d subflows; missing %s", paths.n, t->expected.n, buf);
-	}
-	if (t->gave_up)
-	{
-		if (!TimestampDifferenceExceeds(t->gave_up_at, now, GIVE_UP_MS))
-			return;
-		t->gave_up = false;		/* a fresh chance after a long while */
-		t->attempts = 0;
-	}
-	try_repair(t, &missing, probe_budget, now);
+	if (repair_judge(t, &paths, &missing, now))
+		repair_try(t, &missing, probe_budget, now);
 }
 
 static void
