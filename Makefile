@@ -29,6 +29,7 @@ OBJS = \
 	src/connection_tracker.o \
 	src/repair_policy.o \
 	src/repair_actions.o \
+	src/observation.o \
 	src/supervisor.o \
 	src/sql_functions.o
 
