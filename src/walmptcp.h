@@ -202,7 +202,7 @@ extern void walmptcp_event(int pid, WalmptcpRole role, const char *local,
 						   const char *remote, const char *event,
 						   const char *detail);
 
-/* supervisor.c */
+/* supervisor.c (repair_policy.c reads the GUCs too) */
 /* the background worker's entry point, as registered (net_admin.c knows it too) */
 #define WALMPTCP_SUPERVISOR_FUNCTION "walmptcp_supervisor_main"
 extern bool walmptcp_supervisor_enabled;
