@@ -64,19 +64,8 @@ is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '20000',
 	'rows written on the primary appear on the standby');
 
 # Both paths carried WAL: per-subflow bytes from the kernel.
-my $ti = $lab->run('standby', 'ss', '-Htni', 'state', 'established');
-my %bytes;
-my $cur;
-for (split /\n/, $ti)
-{
-	if (/^\s*\d+\s+\d+\s+(\S+)\s+(\S+)/)
-	{
-		my ($l, $r) = ($1, $2);
-		$cur = ($r =~ /:$port$/) ? $l : undef;
-		next;
-	}
-	$bytes{$cur} = $1 if $cur && /bytes_received:(\d+)/;
-}
+my %bytes = map { $_->{local} => $_->{bytes_received} } grep { defined $_->{bytes_received} }
+  $lab->kernel_subflows('standby', state => 'established', remote_port => $port);
 my ($path1) = grep { /^\Q$S1\E:/ } keys %bytes;
 my @path2 = grep { /^\Q$S2\E[:%]/ } keys %bytes;
 my $b1 = $bytes{$path1} // 0;

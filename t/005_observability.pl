@@ -37,24 +37,9 @@ ok(WalmptcpLab::wait_for(sub {
 sub ss_subflows
 {
 	my ($host, $token) = @_;
-	my $out = $lab->run($host, 'ss', '-Htni', 'state', 'established');
-	my (@rows, $tuple);
-	for my $line (split /\n/, $out)
-	{
-		if ($line =~ /^\s*\d+\s+\d+\s+(\S+)\s+(\S+)/)
-		{
-			my ($l, $r) = ($1, $2);
-			$l =~ s/%[^:]+:/:/;
-			$tuple = "$l $r";
-		}
-		elsif ($tuple && $line =~ m{token:\w+\(id:(\d+)\)/(\w+)\(id:(\d+)\)})
-		{
-			my ($id_rem, $tok_loc, $id_loc) = ($1, $2, $3);
-			push @rows, "$tuple loc=$id_loc rem=$id_rem" if hex($tok_loc) == hex($token);
-			$tuple = undef;
-		}
-	}
-	return join("\n", sort @rows);
+	return join("\n", sort map {
+		WalmptcpLab::strip_scope($_->{local}) . " $_->{remote} loc=$_->{id_local} rem=$_->{id_remote}"
+	} $lab->kernel_subflows($host, state => 'established', token => $token));
 }
 
 sub sql_subflows

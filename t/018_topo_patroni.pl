@@ -273,9 +273,9 @@ sub side_state
 		  grep { $_->{state} eq 'ESTAB' } @$k };
 	# ss -Mni: one info line per connection, subflows:N counts the
 	# subflows besides the initial one (absent when there are none)
-	my $mni = $lab->run($host{$name}, 'ss', '-HMni', 'state', 'established');
-	my ($info) = grep { /\btoken:\Q$token\E\b/ } split /\n/, $mni;
-	$s{mni} = !defined $info ? 0 : $info =~ /\bsubflows:(\d+)/ ? $1 + 1 : 1;
+	my ($info) = grep { ($_->{token} // '') eq $token }
+	  WalmptcpLab::parse_ss($lab->run($host{$name}, 'ss', '-HMni', 'state', 'established'));
+	$s{mni} = !defined $info ? 0 : ($info->{subflows} // 0) + 1;
 	return \%s;
 }
 

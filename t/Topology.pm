@@ -204,32 +204,16 @@ sub injected_fault
 
 # ---- the kernel's view ----------------------------------------------------
 
-sub norm_addr
-{
-	my ($a) = @_;
-	$a =~ s/%[^:\]]+//;    # 10.77.2.2%dev:port, [fd77::2%dev]:port
-	$a =~ s/\]%[^:]+:/]:/;
-	return $a;
-}
-
 # All MPTCP subflows of a namespace, by local token:
 # { token => [ { tuple => "l r", state => ESTAB|SYN-SENT|.. } ] }.
 sub kernel_subflows
 {
 	my ($self, $host) = @_;
-	my $out = $self->{lab}->run($host, 'ss', '-tniH');
-	my (%by_token, $cur);
-	for my $line (split /\n/, $out)
+	my %by_token;
+	for my $s (grep { defined $_->{token_local} } $self->{lab}->kernel_subflows($host))
 	{
-		if ($line =~ /^(\S+)\s+\d+\s+\d+\s+(\S+)\s+(\S+)/)
-		{
-			$cur = { state => $1, tuple => norm_addr($2) . ' ' . norm_addr($3) };
-		}
-		elsif ($cur && $line =~ m{tcp-ulp-mptcp\b.*?\btoken:\w+\(id:\d+\)/(\w+)\(id:\d+\)})
-		{
-			push @{ $by_token{$1} }, $cur;
-			$cur = undef;
-		}
+		push @{ $by_token{ $s->{token_local} } }, { state => $s->{state},
+			tuple => join(' ', map { WalmptcpLab::strip_scope($_) } @$s{qw(local remote)}) };
 	}
 	return \%by_token;
 }

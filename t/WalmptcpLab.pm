@@ -9,6 +9,8 @@
 #   $lab->addr('primary', 1)             # 10.77.1.1
 #   $lab->run('standby', 'ss', '-Mni')   # output of a command in a namespace
 #   $lab->kernel_connections('standby', $port)   # what ss sees
+#   $lab->kernel_subflows('standby', state => 'established', port => $port)
+#   WalmptcpLab::parse_ss($lab->run('standby', 'ss', '-HMni'))   # ss parsed
 #
 # The lab is torn down at exit, also when a test dies.  Load this module
 # before PostgreSQL::Test::Cluster so that Cluster's END (which stops the
@@ -160,48 +162,87 @@ sub start_bg
 		'>', $out, '2>&1');
 }
 
+# The output of ss -ni, one hashref per socket: ss -tni for TCP sockets
+# (MPTCP subflows among them), ss -Mni for MPTCP connections.  Each socket
+# is a line, then an info line indented by a tab:
+#   [STATE] RECV-Q SEND-Q LOCAL:PORT PEER:PORT
+#   -t:  ts sack cubic ... bytes_acked:N bytes_received:N ...
+#          tcp-ulp-mptcp flags:Jjec token:REMTOK(id:M)/LOCTOK(id:N) seq:..
+#   -M:  subflows:N add_addr_signal:N ... token:TOK ... bytes_received:N ..
+# STATE is absent under a `state` filter; a local address bound to a device
+# reads 10.77.2.2%dev:port or [fd77::2]%dev:port (strip_scope drops it).
+# Keys: state (undef when absent), local, remote (as printed) and, when
+# printed: mptcp_subflow (1 for tcp-ulp-mptcp), token_local, id_local,
+# token_remote, id_remote (-t), token, subflows (-M: the subflows besides
+# the initial one), bytes_sent, bytes_acked, bytes_received.
+sub parse_ss
+{
+	my ($out) = @_;
+	my (@socks, $cur);
+	for my $line (split /\n/, $out)
+	{
+		if ($line =~ /^(?:([A-Z][\w-]*)\s+)?\s*\d+\s+\d+\s+(\S+)\s+(\S+)/)
+		{
+			push @socks, $cur = { state => $1, local => $2, remote => $3 };
+			next;
+		}
+		next unless $cur;
+		$cur->{mptcp_subflow} = 1 if $line =~ /\btcp-ulp-mptcp\b/;
+		if ($line =~ m{\btoken:(\w+)\(id:(\d+)\)/(\w+)\(id:(\d+)\)})
+		{
+			@$cur{qw(token_remote id_remote token_local id_local)} = ($1, $2, $3, $4);
+		}
+		elsif ($line =~ /\btoken:(\w+)\b(?!\()/)
+		{
+			$cur->{token} = $1;
+		}
+		for my $k (qw(subflows bytes_sent bytes_acked bytes_received))
+		{
+			$cur->{$k} = $1 if $line =~ /\b$k:(\d+)/;
+		}
+	}
+	return @socks;
+}
+
+# An address:port as ss prints it without the device a socket is bound to.
+sub strip_scope
+{
+	my ($a) = @_;
+	$a =~ s/%[^:\]]+//;    # 10.77.2.2%dev:port, [fd77::2]%dev:port, [fd77::2%dev]:port
+	return $a;
+}
+
+# The TCP sockets of a namespace (ss -tni; MPTCP subflows and plain TCP
+# alike), parsed by parse_ss.  Filters: state => 'established' (ss's own),
+# port => N (local or remote port), remote_port => N, token => an MPTCP
+# connection's token (its subflows: local token, compared as a number).
+sub kernel_subflows
+{
+	my ($self, $host, %f) = @_;
+	my @s = parse_ss($self->run($host, 'ss', '-Htni', $f{state} ? ('state', $f{state}) : ()));
+	@s = grep { $_->{local} =~ /:$f{port}$/ || $_->{remote} =~ /:$f{port}$/ } @s
+	  if defined $f{port};
+	@s = grep { $_->{remote} =~ /:$f{remote_port}$/ } @s if defined $f{remote_port};
+	@s = grep { defined $_->{token_local} && hex($_->{token_local}) == hex($f{token}) } @s
+	  if defined $f{token};
+	return @s;
+}
+
 # What the kernel shows in a namespace for connections to/from TCP port
 # $port: { mptcp => [ {local, remote, subflows_extra} ], tcp => [ {local,
 # remote, mptcp_subflow (bool)} ] }.  Only established sockets count.
 sub kernel_connections
 {
 	my ($self, $host, $port) = @_;
-	my %r = (mptcp => [], tcp => []);
-	my $m = $self->run($host, 'ss', '-HMni', 'state', 'established');
-	my $cur;
-	for my $line (split /\n/, $m)
-	{
-		if ($line =~ /^\S*\s*\d+\s+\d+\s+(\S+)\s+(\S+)/)
-		{
-			my ($l, $rmt) = ($1, $2);
-			$cur = undef;
-			next unless $l =~ /:$port$/ || $rmt =~ /:$port$/;
-			$cur = { local => $l, remote => $rmt, subflows_extra => 0 };
-			push @{ $r{mptcp} }, $cur;
-		}
-		elsif ($cur && $line =~ /\bsubflows:(\d+)/)
-		{
-			$cur->{subflows_extra} = $1;
-		}
-	}
-	my $t = $self->run($host, 'ss', '-Htni', 'state', 'established');
-	$cur = undef;
-	for my $line (split /\n/, $t)
-	{
-		if ($line =~ /^\s*\d+\s+\d+\s+(\S+)\s+(\S+)/)
-		{
-			my ($l, $rmt) = ($1, $2);
-			$cur = undef;
-			next unless $l =~ /:$port$/ || $rmt =~ /:$port$/;
-			$cur = { local => $l, remote => $rmt, mptcp_subflow => 0 };
-			push @{ $r{tcp} }, $cur;
-		}
-		elsif ($cur && $line =~ /tcp-ulp-mptcp/)
-		{
-			$cur->{mptcp_subflow} = 1;
-		}
-	}
-	return \%r;
+	my @m = grep { $_->{local} =~ /:$port$/ || $_->{remote} =~ /:$port$/ }
+	  parse_ss($self->run($host, 'ss', '-HMni', 'state', 'established'));
+	return {
+		mptcp => [ map { +{ local => $_->{local}, remote => $_->{remote},
+			subflows_extra => $_->{subflows} // 0 } } @m ],
+		tcp => [ map { +{ local => $_->{local}, remote => $_->{remote},
+			mptcp_subflow => $_->{mptcp_subflow} ? 1 : 0 } }
+			$self->kernel_subflows($host, state => 'established', port => $port) ],
+	};
 }
 
 # Kernel MIB counter of a namespace (nstat), e.g. MPTcpExtMPCapableSYNACKRX.
