@@ -9,6 +9,7 @@
 #   pglab_base                        # base backup for standbys
 #   pglab_standby SNAME PORT MODE     # standby clone, mptcp=MODE, not started
 #   pg HOST PROG ARGS...              # a PostgreSQL program in a namespace
+#   pg_run HOST CMD...                # any command, as pg runs its programs
 #   psql_p SQL / psql_s PORT SQL      # one query on the primary / a standby
 #
 # Servers run as the postgres user with no capabilities, or with
@@ -33,13 +34,16 @@ pglab_up() {
 	P1=$("$LAB" addr "$PGLAB_NAME" primary 1)
 }
 
-pg() {
-	local host=$1 prog=$2 caps=(--inh-caps=-all --ambient-caps=-all)
-	shift 2
-	[ "${PGLAB_NET_ADMIN:-0}" = 1 ] && caps=(--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin)
-	"$LAB" exec "$PGLAB_NAME" "$host" setpriv --reuid=postgres --regid=postgres --init-groups \
-		"${caps[@]}" -- "$PGBIN/$prog" "$@"
+# pg_run HOST CMD...: a command in a host's namespace as postgres, with the
+# lab's capability policy (walmptcp-lab run-as-postgres)
+pg_run() {
+	local host=$1 keep=()
+	shift
+	[ "${PGLAB_NET_ADMIN:-0}" = 1 ] && keep=(--keep-net-admin)
+	"$LAB" run-as-postgres "$PGLAB_NAME" "$host" "${keep[@]}" "$@"
 }
+
+pg() { local host=$1 prog=$2; shift 2; pg_run "$host" "$PGBIN/$prog" "$@"; }
 
 psql_p() { pg primary psql -X -qAt -h "$PGLAB_WORK" -p 5432 -d postgres -c "$1"; }
 psql_s() { pg standby psql -X -qAt -h "$PGLAB_WORK" -p "$1" -d postgres -c "$2"; }
