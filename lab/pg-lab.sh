@@ -60,8 +60,7 @@ wal_keep_size = 8GB
 wal_level = logical
 ${1:-}
 EOF
-	printf 'host all all 10.77.0.0/16 trust\nhost replication all 10.77.0.0/16 trust\n' \
-		>> "$PGLAB_WORK/primary/pg_hba.conf"
+	"$LAB" hba-lines trust >> "$PGLAB_WORK/primary/pg_hba.conf"
 	pg primary pg_ctl -D "$PGLAB_WORK/primary" -l "$PGLAB_WORK/primary.log" -w start >/dev/null
 }
 

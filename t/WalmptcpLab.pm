@@ -92,13 +92,8 @@ sub configure_node
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'walmptcp'")
 	  if $preload;
 	$node->append_conf('postgresql.conf', $opts{conf}) if $opts{conf};
-	my $method = $opts{hba_method} // 'trust';
-	my $type = $opts{hostssl} ? 'hostssl' : 'host';
-	$node->append_conf('pg_hba.conf', join("\n",
-		"$type all all 10.77.0.0/16 $method",
-		"$type replication all 10.77.0.0/16 $method",
-		"$type all all fd77::/16 $method",
-		"$type replication all fd77::/16 $method"));
+	$node->append_conf('pg_hba.conf', lab_cmd('hba-lines',
+		$opts{hba_method} // 'trust', $opts{hostssl} ? 'hostssl' : 'host'));
 }
 
 # A started server (a primary, or with host => 'standby' a subscriber):
