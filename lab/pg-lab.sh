@@ -3,6 +3,7 @@
 # from a bash script running as root:
 #
 #   . lab/pg-lab.sh
+#   pglab_name PREFIX                 # a free lab name: PREFIX + 4 hex digits
 #   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir, cleaned up at exit
 #                                     # (e.g. --flow-cap 10 --signal-ports 5202,5203)
 #   pglab_primary [extra conf]        # primary on port 5432, walmptcp loaded
@@ -18,6 +19,8 @@
 PGLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB="$PGLAB_TOP/lab/walmptcp-lab"
 PGBIN=$(pg_config --bindir)
+
+pglab_name() { "$LAB" new-name "$1"; }
 
 pglab_cleanup() {
 	[ -n "${PGLAB_NAME:-}" ] && "$LAB" down "$PGLAB_NAME" 2>/dev/null

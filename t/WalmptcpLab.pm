@@ -41,7 +41,7 @@ sub new
 	my $paths = $opts{paths} // 2;
 	my $rate = $opts{rate} // 50;
 	# several runs may share a machine: a short random name per lab
-	my $name = sprintf('w%s%04x', $ENV{WALMPTCP_LAB_RUN} // 'loc', int(rand(0xffff)));
+	my $name = lab_cmd('new-name', 'w' . ($ENV{WALMPTCP_LAB_RUN} // 'loc'));
 	my $self = bless { name => $name, paths => $paths, nodes => [] }, $class;
 	push @labs, $self;
 	lab_cmd('up', $name, '--paths', $paths, '--rate', $rate,
