@@ -3,6 +3,7 @@
 # from a bash script running as root:
 #
 #   . lab/pg-lab.sh
+#   pglab_prepare [--bench]           # root check, packages, build, install
 #   pglab_name PREFIX                 # a free lab name: PREFIX + 4 hex digits
 #   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir, cleaned up at exit
 #                                     # (e.g. --flow-cap 10 --signal-ports 5202,5203)
@@ -18,7 +19,19 @@
 
 PGLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB="$PGLAB_TOP/lab/walmptcp-lab"
-PGBIN=$(pg_config --bindir)
+# pg_config may only exist once pglab_prepare has installed PostgreSQL
+PGBIN=$(pg_config --bindir 2>/dev/null) || PGBIN=
+
+# What each script does first: a check that it runs as root, the packages
+# (test/install-deps, with --bench the benchmark's too), walmptcp built
+# without warnings and installed.
+pglab_prepare() {
+	local me; me=$(basename "$(dirname "$0")")/$(basename "$0")
+	[ "$(id -u)" = 0 ] || { echo "$me: run as root" >&2; exit 2; }
+	"$PGLAB_TOP/test/install-deps" "$@"
+	(cd "$PGLAB_TOP" && make -s COPT=-Werror >/dev/null && make -s install >/dev/null)
+	PGBIN=$(pg_config --bindir)
+}
 
 pglab_name() { "$LAB" new-name "$1"; }
 
