@@ -5,7 +5,8 @@
 #   . lab/pg-lab.sh
 #   pglab_prepare [--bench]           # root check, packages, build, install
 #   pglab_name PREFIX                 # a free lab name: PREFIX + 4 hex digits
-#   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir, cleaned up at exit
+#   trap pglab_cleanup EXIT INT TERM  # the caller's trap: lab and work dir go
+#   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir
 #                                     # (e.g. --flow-cap 10 --signal-ports 5202,5203)
 #   pglab_primary [extra conf]        # primary on port 5432, walmptcp loaded
 #   pglab_base                        # base backup for standbys
@@ -16,6 +17,8 @@
 #
 # Servers run as the postgres user with no capabilities, or with
 # CAP_NET_ADMIN when PGLAB_NET_ADMIN=1 (the supervisor's endpoint repair).
+# pg-lab.sh sets no trap: the caller owns its traps and makes pglab_cleanup
+# part of its EXIT (and INT, TERM) trap before the first pglab_up.
 
 PGLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB="$PGLAB_TOP/lab/walmptcp-lab"
@@ -45,7 +48,6 @@ pglab_up() {
 	PGLAB_NAME=$1
 	PGLAB_WORK=$(mktemp -d /tmp/walmptcp-lab.XXXXXX)
 	chown postgres: "$PGLAB_WORK"
-	trap pglab_cleanup EXIT INT TERM
 	"$LAB" up "$PGLAB_NAME" --paths "$2" --rate "$3" "${@:4}"
 	P1=$("$LAB" addr "$PGLAB_NAME" primary 1)
 }
