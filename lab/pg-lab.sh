@@ -3,20 +3,40 @@
 # from a bash script running as root:
 #
 #   . lab/pg-lab.sh
-#   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir, cleaned up at exit
+#   pglab_prepare [--bench]           # root check, packages, build, install
+#   pglab_name PREFIX                 # a free lab name: PREFIX + 4 hex digits
+#   trap pglab_cleanup EXIT INT TERM  # the caller's trap: lab and work dir go
+#   pglab_up NAME PATHS RATE [LAB OPTIONS]  # lab + work dir
 #                                     # (e.g. --flow-cap 10 --signal-ports 5202,5203)
 #   pglab_primary [extra conf]        # primary on port 5432, walmptcp loaded
 #   pglab_base                        # base backup for standbys
 #   pglab_standby SNAME PORT MODE     # standby clone, mptcp=MODE, not started
 #   pg HOST PROG ARGS...              # a PostgreSQL program in a namespace
+#   pg_run HOST CMD...                # any command, as pg runs its programs
 #   psql_p SQL / psql_s PORT SQL      # one query on the primary / a standby
 #
 # Servers run as the postgres user with no capabilities, or with
 # CAP_NET_ADMIN when PGLAB_NET_ADMIN=1 (the supervisor's endpoint repair).
+# pg-lab.sh sets no trap: the caller owns its traps and makes pglab_cleanup
+# part of its EXIT (and INT, TERM) trap before the first pglab_up.
 
 PGLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB="$PGLAB_TOP/lab/walmptcp-lab"
-PGBIN=$(pg_config --bindir)
+# pg_config may only exist once pglab_prepare has installed PostgreSQL
+PGBIN=$(pg_config --bindir 2>/dev/null) || PGBIN=
+
+# What each script does first: a check that it runs as root, the packages
+# (test/install-deps, with --bench the benchmark's too), walmptcp built
+# without warnings and installed.
+pglab_prepare() {
+	local me; me=$(basename "$(dirname "$0")")/$(basename "$0")
+	[ "$(id -u)" = 0 ] || { echo "$me: run as root" >&2; exit 2; }
+	"$PGLAB_TOP/test/install-deps" "$@"
+	(cd "$PGLAB_TOP" && make -s COPT=-Werror >/dev/null && make -s install >/dev/null)
+	PGBIN=$(pg_config --bindir)
+}
+
+pglab_name() { "$LAB" new-name "$1"; }
 
 pglab_cleanup() {
 	[ -n "${PGLAB_NAME:-}" ] && "$LAB" down "$PGLAB_NAME" 2>/dev/null
@@ -28,18 +48,20 @@ pglab_up() {
 	PGLAB_NAME=$1
 	PGLAB_WORK=$(mktemp -d /tmp/walmptcp-lab.XXXXXX)
 	chown postgres: "$PGLAB_WORK"
-	trap pglab_cleanup EXIT INT TERM
 	"$LAB" up "$PGLAB_NAME" --paths "$2" --rate "$3" "${@:4}"
 	P1=$("$LAB" addr "$PGLAB_NAME" primary 1)
 }
 
-pg() {
-	local host=$1 prog=$2 caps=(--inh-caps=-all --ambient-caps=-all)
-	shift 2
-	[ "${PGLAB_NET_ADMIN:-0}" = 1 ] && caps=(--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin)
-	"$LAB" exec "$PGLAB_NAME" "$host" setpriv --reuid=postgres --regid=postgres --init-groups \
-		"${caps[@]}" -- "$PGBIN/$prog" "$@"
+# pg_run HOST CMD...: a command in a host's namespace as postgres, with the
+# lab's capability policy (walmptcp-lab run-as-postgres)
+pg_run() {
+	local host=$1 keep=()
+	shift
+	[ "${PGLAB_NET_ADMIN:-0}" = 1 ] && keep=(--keep-net-admin)
+	"$LAB" run-as-postgres "$PGLAB_NAME" "$host" "${keep[@]}" "$@"
 }
+
+pg() { local host=$1 prog=$2; shift 2; pg_run "$host" "$PGBIN/$prog" "$@"; }
 
 psql_p() { pg primary psql -X -qAt -h "$PGLAB_WORK" -p 5432 -d postgres -c "$1"; }
 psql_s() { pg standby psql -X -qAt -h "$PGLAB_WORK" -p "$1" -d postgres -c "$2"; }
@@ -56,8 +78,7 @@ wal_keep_size = 8GB
 wal_level = logical
 ${1:-}
 EOF
-	printf 'host all all 10.77.0.0/16 trust\nhost replication all 10.77.0.0/16 trust\n' \
-		>> "$PGLAB_WORK/primary/pg_hba.conf"
+	"$LAB" hba-lines trust >> "$PGLAB_WORK/primary/pg_hba.conf"
 	pg primary pg_ctl -D "$PGLAB_WORK/primary" -l "$PGLAB_WORK/primary.log" -w start >/dev/null
 }
 

@@ -43,7 +43,7 @@ sub new
 	my $paths = $opts{paths} // 2;
 	my $rate = $opts{rate} // 50;
 	# several runs may share a machine: a short random name per lab
-	my $name = sprintf('w%s%04x', $ENV{WALMPTCP_LAB_RUN} // 'loc', int(rand(0xffff)));
+	my $name = lab_cmd('new-name', 'w' . ($ENV{WALMPTCP_LAB_RUN} // 'loc'));
 	my $self = bless { name => $name, paths => $paths, nodes => [] }, $class;
 	push @labs, $self;
 	lab_cmd('up', $name, '--paths', $paths, '--rate', $rate,
@@ -94,13 +94,8 @@ sub configure_node
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'walmptcp'")
 	  if $preload;
 	$node->append_conf('postgresql.conf', $opts{conf}) if $opts{conf};
-	my $method = $opts{hba_method} // 'trust';
-	my $type = $opts{hostssl} ? 'hostssl' : 'host';
-	$node->append_conf('pg_hba.conf', join("\n",
-		"$type all all 10.77.0.0/16 $method",
-		"$type replication all 10.77.0.0/16 $method",
-		"$type all all fd77::/16 $method",
-		"$type replication all fd77::/16 $method"));
+	$node->append_conf('pg_hba.conf', lab_cmd('hba-lines',
+		$opts{hba_method} // 'trust', $opts{hostssl} ? 'hostssl' : 'host'));
 }
 
 # A started server (a primary, or with host => 'standby' a subscriber):
