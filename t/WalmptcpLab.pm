@@ -93,6 +93,12 @@ sub configure_node
 	$node->append_conf('postgresql.conf', "listen_addresses = '*'");
 	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'walmptcp'")
 	  if $preload;
+	# A base backup for another standby switches WAL segments and checkpoints
+	# at once; with no slot and wal_keep_size = 0 that checkpoint may recycle
+	# the segment a streaming standby is still reading, which stops it for
+	# good ("requested WAL segment ... has already been removed", seen once
+	# on PostgreSQL 18 in t/005).  Real set-ups keep WAL; so do the tests.
+	$node->append_conf('postgresql.conf', "wal_keep_size = 128MB");
 	$node->append_conf('postgresql.conf', $opts{conf}) if $opts{conf};
 	$node->append_conf('pg_hba.conf', lab_cmd('hba-lines',
 		$opts{hba_method} // 'trust', $opts{hostssl} ? 'hostssl' : 'host'));
