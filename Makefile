@@ -43,7 +43,8 @@ TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -DWALMPTCP_SYSCONFDIR='"$(shell $(PG_CONFIG) --sysconfdir)"'
 SHLIB_LINK = -lmnl -lcap
-PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# -Wimplicit-fallthrough=5 is PostgreSQL 19's own: every major builds with it
+PG_CFLAGS = -Wall -Wextra -Wimplicit-fallthrough=5 -Wno-unused-parameter -Wno-missing-field-initializers
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

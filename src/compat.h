@@ -9,6 +9,9 @@
  *                             appname, err)
  * walrcv_check_conninfo: 15: (conninfo); 16+: (conninfo, must_use_password)
  * walrcv_get_dbname_from_conninfo, slot sync worker: 17+ only.
+ * utils/tuplestore.h:    included through funcapi.h up to 18 only.
+ * pg_fallthrough:        19 (its PGXS adds -Wimplicit-fallthrough=5, which
+ *                        takes the attribute only, not a comment).
  *
  *-------------------------------------------------------------------------
  */
@@ -51,6 +54,15 @@
 /* Materialized set-returning functions: renamed in 16. */
 #if PG_VERSION_NUM < 160000
 #define InitMaterializedSRF(fcinfo, flags) SetSingleFuncCall(fcinfo, flags)
+#endif
+
+/* An annotated switch fall-through; c.h defines it from 19 on. */
+#ifndef pg_fallthrough
+#if defined(__has_attribute) && __has_attribute(fallthrough)
+#define pg_fallthrough __attribute__((fallthrough))
+#else
+#define pg_fallthrough ((void) 0)
+#endif
 #endif
 
 #endif							/* WALMPTCP_COMPAT_H */

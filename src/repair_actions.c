@@ -19,6 +19,7 @@
 
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "connection_tracker.h"
 #include "endpoint_repair.h"
 #include "path_probe.h"
@@ -144,7 +145,7 @@ repair_by_endpoint(Tracker *t, const PathSet *missing,
 		{
 			case READD_DONE:
 				tracker_record(t, EV_REPAIR, "%s", detail);
-				/* FALLTHROUGH */
+				pg_fallthrough;
 			case READD_SHARED:
 				repair_readd_pending(t, &owner, p, rc == READD_DONE, now);
 				acted = true;
