@@ -34,7 +34,7 @@ OBJS = \
 	src/sql_functions.o
 
 EXTENSION = walmptcp
-DATA = walmptcp--1.0.sql
+DATA = walmptcp--1.0.sql walmptcp--1.0--1.1.sql
 PGFILEDESC = "walmptcp - replication over Multipath TCP"
 
 REGRESS = walmptcp

@@ -96,7 +96,51 @@ CREATE ROLE walmptcp_nobody;
 SET ROLE walmptcp_nobody;
 SELECT count(*) FROM walmptcp_connections();
 SELECT count(*) FROM walmptcp_subflows();
+-- ... but not walmptcp_parse_conninfo(), which reads the server's service files
+SELECT * FROM walmptcp_parse_conninfo('service=anything');
 RESET ROLE;
 DROP ROLE walmptcp_nobody;
 
+-- The event trigger works under any search_path: pg_dump's empty one, and
+-- with the extension in a schema of its own that is not on the path.
+SET search_path = '';
+SET client_min_messages = error;
+CREATE SUBSCRIPTION emptypath CONNECTION 'host=x dbname=postgres mptcp=1' PUBLICATION p
+  WITH (connect = false, slot_name = NONE, enabled = false, create_slot = false);
+ALTER SUBSCRIPTION emptypath CONNECTION 'host=y dbname=postgres';
+RESET client_min_messages;
+DROP SUBSCRIPTION emptypath;
+RESET search_path;
+DROP EXTENSION walmptcp;
+CREATE SCHEMA walmptcp_own;
+CREATE EXTENSION walmptcp SCHEMA walmptcp_own;
+SELECT extversion FROM pg_extension WHERE extname = 'walmptcp';
+SET search_path = '';
+SET client_min_messages = error;
+CREATE SUBSCRIPTION ownschema CONNECTION 'host=x dbname=postgres' PUBLICATION p
+  WITH (connect = false, slot_name = NONE, enabled = false, create_slot = false);
+ALTER SUBSCRIPTION ownschema DISABLE;
+RESET client_min_messages;
+DROP SUBSCRIPTION ownschema;
+-- a function of the same name earlier on the issuer's path is not called
+RESET search_path;
+CREATE FUNCTION public.walmptcp_preloaded() RETURNS bool
+  LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the shadowing public.walmptcp_preloaded() was called'; END $$;
+SET search_path = public, walmptcp_own;
+SET client_min_messages = error;
+CREATE SUBSCRIPTION shadowed CONNECTION 'host=x dbname=postgres' PUBLICATION p
+  WITH (connect = false, slot_name = NONE, enabled = false, create_slot = false);
+RESET client_min_messages;
+DROP SUBSCRIPTION shadowed;
+RESET search_path;
+DROP FUNCTION public.walmptcp_preloaded();
+DROP EXTENSION walmptcp;
+DROP SCHEMA walmptcp_own;
+
+-- 1.0 -> 1.1: the update script leaves the same objects as a new install
+CREATE EXTENSION walmptcp VERSION '1.0';
+ALTER EXTENSION walmptcp UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'walmptcp';
+SELECT proconfig FROM pg_proc WHERE proname = 'walmptcp_check_subscription_conninfo';
+SELECT has_function_privilege('public', 'walmptcp_parse_conninfo(text)', 'EXECUTE') AS public_may_parse;
 DROP EXTENSION walmptcp;

@@ -121,7 +121,12 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		nulls[c++] = false;
 		values[c] = CStringGetTextDatum(walmptcp_role_name(e->role));
 		nulls[c++] = false;
-		if (e->appname[0])
+		/*
+		 * Like pg_stat_wal_receiver and pg_stat_replication, a role without
+		 * pg_read_all_stats does not learn who the peer is, when it came or
+		 * what was asked for: pid, role, mptcp and the subflow count only.
+		 */
+		if (details && e->appname[0])
 		{
 			values[c] = CStringGetTextDatum(e->appname);
 			nulls[c] = false;
@@ -152,7 +157,7 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 			}
 		}
 		c += 4;
-		if (e->mode_known)
+		if (details && e->mode_known)
 		{
 			values[c] = CStringGetTextDatum(walmptcp_mode_name(e->mode));
 			nulls[c] = false;
@@ -167,7 +172,7 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 			nulls[c] = false;
 		}
 		c++;
-		if (k && !is_mptcp)
+		if (details && k && !is_mptcp)
 		{
 			values[c] = CStringGetTextDatum(e->reason[0] ? e->reason :
 											"the connection fell back to TCP");
@@ -182,10 +187,14 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 
 			values[c] = Int32GetDatum(WALMPTCP_INFO_HAS(len, subflows_total) ?
 									  mi->subflows_total : mi->subflows + 1);
-			values[c + 1] = Int32GetDatum(mi->subflows_max);
-			values[c + 2] = Int32GetDatum(mi->add_addr_signal);
-			values[c + 3] = Int32GetDatum(mi->add_addr_accepted);
-			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+			nulls[c] = false;
+			if (details)
+			{
+				values[c + 1] = Int32GetDatum(mi->subflows_max);
+				values[c + 2] = Int32GetDatum(mi->add_addr_signal);
+				values[c + 3] = Int32GetDatum(mi->add_addr_accepted);
+				nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+			}
 		}
 		else if (k)
 		{
@@ -224,8 +233,12 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 			nulls[c] = false;
 		}
 		c++;
-		values[c] = TimestampTzGetDatum((TimestampTz) e->connected_at);
-		nulls[c++] = false;
+		if (details)
+		{
+			values[c] = TimestampTzGetDatum((TimestampTz) e->connected_at);
+			nulls[c] = false;
+		}
+		c++;
 		/* kernel_detail */
 		if (k == NULL)
 		{
