@@ -82,6 +82,7 @@ unlike($log, qr/TRAP:|PANIC:|cannot wait without a PGPROC/,
 SKIP:
 {
 	skip 'strace is not installed', 1 unless $strace;
+	skip 'strace could not attach', 1 unless -f $trace;
 	my $calls = slurp_file($trace);
 	note "walsender's exit: $calls";
 	my @mptcp = ($calls =~ /getsockopt\([^,]+,\s*(?:SOL_MPTCP|0x11c|284)\b/g);
