@@ -22,6 +22,7 @@ OBJS = \
 	src/endpoint_pm.o \
 	src/postmaster_child.o \
 	src/net_admin.o \
+	src/owner_subflows.o \
 	src/owner_view.o \
 	src/subflow_path.o \
 	src/path_probe.o \
@@ -51,11 +52,16 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Unit tests of PostgreSQL-free parts (test/run-tests runs them)
-UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test
+UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/owner_view_stride_test
+# UNIT_CPPFLAGS=-IDIR: a directory with newer linux/tcp.h and linux/mptcp.h
+# (and what they include) than the system's, for the owner-view stride test
+UNIT_CPPFLAGS ?=
 test/unit/page_write_test: test/unit/page_write_test.c src/page_write.c src/page_write.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
 test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/conninfo_scan.c src/conninfo_scan.h
 	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
+test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c src/owner_subflows.c src/owner_subflows.h src/kernel_uapi.h
+	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) -o $@ test/unit/owner_view_stride_test.c src/owner_subflows.c -Wl,--wrap=getsockopt
 .PHONY: check-unit
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

@@ -109,7 +109,7 @@ walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
  * always (= owner).
  */
 static void
-use_owner_view(const WalmptcpConnEntry *e, Matched *m, TimestampTz now)
+use_owner_view(const WalmptcpConnEntry *e, Matched *m, int64 now)
 {
 	const WalmptcpOwnerView *v = &e->owner;
 	bool		fallback;
@@ -167,7 +167,7 @@ walmptcp_match_connections(int filter_pid, int *count)
 	uint64	   *inodes;
 	int			n = 0;
 	DiagSnapshot snap;
-	TimestampTz now;
+	int64		now;
 
 	*count = 0;
 	inodes = palloc(Max(n_entries, 1) * sizeof(uint64));
@@ -179,7 +179,8 @@ walmptcp_match_connections(int filter_pid, int *count)
 	if (n == 0)
 		return NULL;			/* nothing to ask the kernel about */
 	walmptcp_diag_collect(inodes, n, &snap);
-	now = GetCurrentTimestamp();
+	/* the owner views' clock: a wall-clock step changes no age */
+	now = walmptcp_monotonic_us();
 	n = 0;
 
 	out = palloc0(n_entries * sizeof(Matched));

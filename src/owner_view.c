@@ -18,28 +18,28 @@
  * published is as old as the process's last send or recv: the readers
  * (conn_state.c) say how old, and the supervisor ignores a stale view.
  * With walmptcp.subflow_source = sock_diag nothing is read or published.
+ * The reading itself is in owner_subflows.c.
+ *
+ * A walsender's last send can come after its PGPROC is gone: the TLS
+ * close_notify of socket_close(), an on_proc_exit callback.  The view is
+ * stopped before shared-memory exit (walsender_registration.c), and the
+ * registry publishes nothing once the process is exiting.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <linux/mptcp.h>
-#include <linux/tcp.h>
-
-#include "utils/timestamp.h"
 
 #include "walmptcp.h"
-#include "kernel_uapi.h"
 
 #define OWNER_SNAPSHOT_MS 1000
 
 int			walmptcp_subflow_source = WALMPTCP_SUBFLOW_SOURCE_AUTO;
 
 static int	owner_fd = -1;
-static TimestampTz next_snapshot = 0;
+static int64 next_snapshot = 0;	/* walmptcp_monotonic_us() */
 
 void
 walmptcp_owner_view_start(int fd)
@@ -55,101 +55,18 @@ walmptcp_owner_view_stop(int fd)
 		owner_fd = -1;
 }
 
-static void
-copy_sockaddr(const struct sockaddr *sa, uint8 *addr, uint16 *port)
-{
-	if (sa->sa_family == AF_INET)
-	{
-		const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
-
-		memcpy(addr, &in->sin_addr, 4);
-		*port = ntohs(in->sin_port);
-	}
-	else if (sa->sa_family == AF_INET6)
-	{
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
-
-		memcpy(addr, &in6->sin6_addr, 16);
-		*port = ntohs(in6->sin6_port);
-	}
-}
-
-/* Read the subflows of one's own MPTCP socket fd; false on failure. */
-bool
-walmptcp_read_own_subflows(int fd, WalmptcpOwnerView *view)
-{
-	struct
-	{
-		struct mptcp_subflow_data d;
-		struct mptcp_subflow_addrs a[WALMPTCP_OWNER_SUBFLOWS];
-	}			addrs;
-	struct
-	{
-		struct mptcp_subflow_data d;
-		struct tcp_info t[WALMPTCP_OWNER_SUBFLOWS];
-	}			infos;
-	socklen_t	len;
-	int			n,
-				tcpi_len;
-
-	memset(&addrs, 0, sizeof(addrs));
-	addrs.d.size_subflow_data = sizeof(addrs.d);
-	addrs.d.size_user = sizeof(addrs.a[0]);
-	len = sizeof(addrs);
-	if (getsockopt(fd, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, &addrs, &len) != 0)
-		return false;			/* a fallback to TCP, or a kernel before 5.16 */
-
-	memset(&infos, 0, sizeof(infos));
-	infos.d.size_subflow_data = sizeof(infos.d);
-	infos.d.size_user = sizeof(infos.t[0]);
-	len = sizeof(infos);
-	if (getsockopt(fd, SOL_MPTCP, MPTCP_TCPINFO, &infos, &len) != 0)
-		return false;
-
-	/* both walk the same subflow list: a subflow came or went in between */
-	if (addrs.d.num_subflows != infos.d.num_subflows)
-		return false;
-
-	memset(view, 0, sizeof(*view));
-	view->taken_at = GetCurrentTimestamp();
-	n = Min((int) addrs.d.num_subflows, WALMPTCP_OWNER_SUBFLOWS);
-	tcpi_len = (int) Min(infos.d.size_kernel, infos.d.size_user);
-	for (int i = 0; i < n; i++)
-	{
-		WalmptcpOwnerSubflow *s = &view->subflows[view->n];
-		const struct tcp_info *t = &infos.t[i];
-
-		if (addrs.a[i].sa_family != AF_INET && addrs.a[i].sa_family != AF_INET6)
-			continue;
-		s->family = addrs.a[i].sa_family;
-		copy_sockaddr(&addrs.a[i].sa_local, s->local, &s->local_port);
-		copy_sockaddr(&addrs.a[i].sa_remote, s->remote, &s->remote_port);
-		s->state = t->tcpi_state;
-		s->tcpi_len = tcpi_len;
-		s->rtt = t->tcpi_rtt;
-		s->snd_cwnd = t->tcpi_snd_cwnd;
-		s->total_retrans = t->tcpi_total_retrans;
-		s->bytes_sent = t->tcpi_bytes_sent;
-		s->bytes_received = t->tcpi_bytes_received;
-		s->bytes_acked = t->tcpi_bytes_acked;
-		s->delivery_rate = t->tcpi_delivery_rate;
-		view->n++;
-	}
-	return true;
-}
-
 static inline void
 maybe_snapshot(int fd)
 {
-	TimestampTz now;
+	int64		now;
 	WalmptcpOwnerView view;
 
 	if (fd != owner_fd || walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG)
 		return;
-	now = GetCurrentTimestamp();
+	now = walmptcp_monotonic_us();
 	if (now < next_snapshot)
 		return;
-	next_snapshot = now + (TimestampTz) OWNER_SNAPSHOT_MS * 1000;
+	next_snapshot = now + (int64) OWNER_SNAPSHOT_MS * 1000;
 	if (walmptcp_read_own_subflows(fd, &view))
 		walmptcp_registry_publish_owner_view(fd, &view);
 }

@@ -28,6 +28,7 @@
 #include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
@@ -207,11 +208,16 @@ walmptcp_registry_remove_fd(int fd)
 	LWLockRelease(registry->lock);
 }
 
-/* The owning process publishes what it reads of its own socket. */
+/*
+ * The owning process publishes what it reads of its own socket.  Never once
+ * proc_exit() has begun: after ProcKill() (MyProc = NULL) an LWLock cannot
+ * be waited for (PANIC when contended), and a walsender's TLS close_notify
+ * still passes through the send interposer then.
+ */
 void
 walmptcp_registry_publish_owner_view(int fd, const WalmptcpOwnerView *view)
 {
-	if (registry == NULL)
+	if (registry == NULL || proc_exit_inprogress || MyProc == NULL)
 		return;
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < registry->size; i++)

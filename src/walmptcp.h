@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "endpoint_pm.h"
+#include "owner_subflows.h"
 
 struct LWLock;					/* storage/lwlock.h */
 
@@ -96,38 +97,6 @@ typedef enum WalmptcpRole
 #define WALMPTCP_REASON_LEN 256
 #define WALMPTCP_APPNAME_LEN 64
 
-/*
- * A connection's subflows as the process that owns its socket read them
- * (owner_view.c), for kernels whose sock_diag withholds subflow details
- * from an unprivileged server.
- */
-#define WALMPTCP_OWNER_SUBFLOWS 16
-
-typedef struct WalmptcpOwnerSubflow
-{
-	uint8		family;
-	uint8		state;			/* tcpi_state */
-	uint16		local_port;
-	uint16		remote_port;
-	uint8		local[16];
-	uint8		remote[16];
-	int32		tcpi_len;		/* how much tcp_info the kernel gave */
-	uint32		rtt;
-	uint32		snd_cwnd;
-	uint32		total_retrans;
-	uint64		bytes_sent;
-	uint64		bytes_received;
-	uint64		bytes_acked;
-	uint64		delivery_rate;
-} WalmptcpOwnerSubflow;
-
-typedef struct WalmptcpOwnerView
-{
-	int64		taken_at;		/* TimestampTz; 0: none yet */
-	int			n;
-	WalmptcpOwnerSubflow subflows[WALMPTCP_OWNER_SUBFLOWS];
-} WalmptcpOwnerView;
-
 typedef struct WalmptcpConnEntry
 {
 	int			pid;			/* 0: free slot */
@@ -170,7 +139,6 @@ extern int	walmptcp_subflow_source;
 extern void walmptcp_install_owner_view_interposers(bool executable);
 extern void walmptcp_owner_view_start(int fd);
 extern void walmptcp_owner_view_stop(int fd);
-extern bool walmptcp_read_own_subflows(int fd, WalmptcpOwnerView *view);
 extern const char *walmptcp_role_name(WalmptcpRole role);
 extern WalmptcpRole walmptcp_current_role(void);
 

@@ -15,10 +15,23 @@
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
 #include "replication/walsender.h"
+#include "storage/ipc.h"
 
 #include "walmptcp.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+
+/*
+ * The owner's view ends before shared-memory exit: socket_close() (an
+ * on_proc_exit callback, after ProcKill) still sends the TLS close_notify
+ * through the send interposer, and a snapshot then would take the
+ * registry's LWLock without a PGPROC.
+ */
+static void
+stop_owner_view(int code, Datum arg)
+{
+	walmptcp_owner_view_stop(DatumGetInt32(arg));
+}
 
 /*
  * Walsenders: once authenticated, record the connection.  A plain TCP
@@ -53,7 +66,10 @@ after_authentication(Port *port, int status)
 							  WALMPTCP_MODE_OFF, outcome, reason,
 							  port->application_name);
 		if (outcome == WALMPTCP_OUTCOME_MPTCP)
+		{
 			walmptcp_owner_view_start(port->sock);
+			before_shmem_exit(stop_owner_view, Int32GetDatum(port->sock));
+		}
 	}
 }
 

@@ -50,4 +50,43 @@ ok(WalmptcpLab::wait_for(sub {
 }), 'kernel: one MPTCP connection with 2+ subflows, one on path 2');
 note 'subflows: ' . join(', ', map { "$_->{local} -> $_->{remote}" } @$subflows);
 
+# No shared memory after ProcKill.  A walsender that exits without I/O
+# (here: the postmaster dies while the walsender idles, its walreceiver
+# stopped) still sends the TLS close_notify in socket_close(), an
+# on_proc_exit callback that runs after ProcKill: that send must not read
+# and publish the owner's view, which takes the registry's LWLock without a
+# PGPROC (an assertion failure in assert builds, a PANIC when contended).
+# strace, where installed, shows the owner view's getsockopt(SOL_MPTCP)
+# calls during the exit in any build.
+my $ws = $primary->safe_psql('postgres', 'SELECT pid FROM pg_stat_replication');
+my $wr = $standby->safe_psql('postgres', 'SELECT pid FROM pg_stat_wal_receiver');
+ok($ws && $wr, "walsender $ws, walreceiver $wr");
+kill 'STOP', $wr;
+my $trace = "$certs/walsender-exit.strace";
+my $strace;
+if (system('strace -V >/dev/null 2>&1') == 0)
+{
+	$strace = IPC::Run::start([ 'strace', '-qq', '-p', $ws, '-e', 'trace=getsockopt,close',
+			'-o', $trace ]);
+}
+# idle for more than the owner view's 1 s between snapshots
+select(undef, undef, undef, 2.0);
+kill 'KILL', $primary->{_pid};
+ok(WalmptcpLab::wait_for(sub { !kill(0, $ws) }), 'the walsender exits after the postmaster died');
+$strace->finish if $strace;
+kill 'CONT', $wr;
+$primary->_update_pid(-1);
+my $log = slurp_file($primary->logfile);
+unlike($log, qr/TRAP:|PANIC:|cannot wait without a PGPROC/,
+	'walsender exit after ProcKill: no assertion failure, no PANIC');
+SKIP:
+{
+	skip 'strace is not installed', 1 unless $strace;
+	skip 'strace could not attach', 1 unless -f $trace;
+	my $calls = slurp_file($trace);
+	note "walsender's exit: $calls";
+	my @mptcp = ($calls =~ /getsockopt\([^,]+,\s*(?:SOL_MPTCP|0x11c|284)\b/g);
+	is(scalar(@mptcp), 0, "no owner-view read during the walsender's exit");
+}
+
 done_testing();
