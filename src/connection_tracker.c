@@ -97,6 +97,7 @@ tracker_peer(const Tracker *t)
 	{
 		memset((char *) p + sizeof(PeerKey), 0, sizeof(Peer) - sizeof(PeerKey));
 	}
+	p->last_used = GetCurrentTimestamp();
 	return p;
 }
 
@@ -160,6 +161,29 @@ tracker_mark_all_unseen(void)
 }
 
 /* A connection gone is forgotten; its server's record stays. */
+void
+tracker_forget_idle_peers(TimestampTz now)
+{
+	HASH_SEQ_STATUS seq;
+	Peer	   *p;
+	Tracker    *t;
+
+	/* a server some live connection has is in use, whatever it did lately */
+	hash_seq_init(&seq, trackers);
+	while ((t = hash_seq_search(&seq)) != NULL)
+	{
+		p = hash_search(peers, &t->peer, HASH_FIND, NULL);
+		if (p != NULL)
+			p->last_used = now;
+	}
+	hash_seq_init(&seq, peers);
+	while ((p = hash_seq_search(&seq)) != NULL)
+	{
+		if (TimestampDifferenceExceeds(p->last_used, now, 3600 * 1000))
+			(void) hash_search(peers, &p->key, HASH_REMOVE, NULL);
+	}
+}
+
 void
 tracker_forget_unseen(void)
 {

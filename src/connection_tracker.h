@@ -48,6 +48,7 @@ typedef struct Peer
 	TimestampTz degraded_since; /* of the connection asked to reconnect */
 	PathSet		promised;		/* what the probe that justified it got */
 	TimestampTz breaker_logged_at;
+	TimestampTz last_used;		/* by a connection's tick */
 } Peer;
 
 /* An endpoint re-add done for a missing path, to be checked later. */
@@ -99,6 +100,14 @@ extern void tracker_tables_create(void);
 
 /* Does the supervisor watch connections of this role at all? */
 extern bool tracker_role_tracked(WalmptcpRole role);
+
+/*
+ * Forget the servers no connection has used for an hour: the supervisor
+ * runs for months and standbys, subscriptions and their servers come and
+ * go.  An hour is the longest any of a server's limits looks back
+ * (reconnects per hour), so nothing a rule needs is lost.
+ */
+extern void tracker_forget_idle_peers(TimestampTz now);
 
 /*
  * The tracker of a matched connection, created if new (*found false): who

@@ -54,17 +54,21 @@ static bool withheld_logged = false;
 
 /*
  * The host's path-manager configuration (endpoints and limits), hashed:
- * when it changes, every connection's full set is learnt again.
+ * when it changes, every connection's full set is learnt again.  A read
+ * that fails answers "previous": a failed netlink request is no change of
+ * configuration, and taking it for one would make every connection forget
+ * an ongoing degradation (and again when the next read succeeds).
  */
 uint64
-observe_host_config(void)
+observe_host_config(uint64 previous)
 {
 	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
 	int			n = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
 	uint32		limits[2] = {0, 0};
 	uint64		h;
 
-	(void) walmptcp_limits_get(&limits[0], &limits[1]);
+	if (n < 0 || walmptcp_limits_get(&limits[0], &limits[1]) < 0)
+		return previous;
 	h = hash_bytes_extended((const unsigned char *) limits, sizeof(limits), 0);
 	for (int i = 0; i < n; i++)
 	{

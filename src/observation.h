@@ -16,7 +16,7 @@
  * The host's path-manager configuration (endpoints and limits), hashed:
  * when it changes, every connection's full set is learnt again.
  */
-extern uint64 observe_host_config(void);
+extern uint64 observe_host_config(uint64 previous);
 
 /* Say which "signal" endpoints have no listen socket (once per config). */
 extern void observe_announced_listeners(void);

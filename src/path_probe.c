@@ -84,7 +84,7 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 	struct stat st;
 	DiagSnapshot snap;
 	Matched		m;
-	bool		known = false;
+	volatile bool known = false;
 	int			fd;
 
 	out->n = 0;
@@ -97,43 +97,51 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 		return false;
 	}
 
-	/* wait on the latch, so that a shutdown request is not held up */
-	for (TimestampTz until = GetCurrentTimestamp() + PROBE_WAIT_MS * 1000;;)
+	/* an ERROR in sock_diag must not leave the connection open (CLOSE_WAIT) */
+	PG_TRY();
 	{
-		long		left = (until - GetCurrentTimestamp()) / 1000;
-
-		if (left <= 0 || ShutdownRequestPending)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
-	if (!ShutdownRequestPending)
-	{
-		uint64		inode = (uint64) st.st_ino;
-
-		memset(&m, 0, sizeof(m));
-		walmptcp_diag_collect(&inode, 1, &snap);
-		walmptcp_match_inode(&snap, inode, &m);
-		if (m.msk != NULL && (m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
+		/* wait on the latch, so that a shutdown request is not held up */
+		for (TimestampTz until = GetCurrentTimestamp() + PROBE_WAIT_MS * 1000;;)
 		{
-			WalmptcpOwnerView view;
+			long		left = (until - GetCurrentTimestamp()) / 1000;
 
-			/* as the connections are read: sock_diag, else our own view */
-			if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_OWNER && !m.withheld)
+			if (left <= 0 || ShutdownRequestPending)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 left, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		if (!ShutdownRequestPending)
+		{
+			uint64		inode = (uint64) st.st_ino;
+
+			memset(&m, 0, sizeof(m));
+			walmptcp_diag_collect(&inode, 1, &snap);
+			walmptcp_match_inode(&snap, inode, &m);
+			if (m.msk != NULL && (m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
 			{
-				pathset_of_connection(&m, true, out);
-				known = true;
-			}
-			else if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG &&
-					 walmptcp_read_own_subflows(fd, &view))
-			{
-				pathset_of_owner_view(&view, true, out);
-				known = true;
+				WalmptcpOwnerView view;
+
+				/* as the connections are read: sock_diag, else our own view */
+				if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_OWNER && !m.withheld)
+				{
+					pathset_of_connection(&m, true, out);
+					known = true;
+				}
+				else if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG &&
+						 walmptcp_read_own_subflows(fd, &view))
+				{
+					pathset_of_owner_view(&view, true, out);
+					known = true;
+				}
 			}
 		}
 	}
-	close(fd);
+	PG_FINALLY();
+	{
+		close(fd);
+	}
+	PG_END_TRY();
 	return known;
 }
 

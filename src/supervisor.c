@@ -34,12 +34,14 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/pidfile.h"
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
@@ -54,6 +56,27 @@ int			walmptcp_repair = WALMPTCP_REPAIR_AUTO;
 PGDLLEXPORT void walmptcp_supervisor_main(Datum arg);
 
 static uint64 listeners_checked_for = 0;	/* host config last checked */
+static uint64 host_config = 0;	/* the last one read */
+
+/*
+ * Ticks that failed in a row (a sock_diag or netlink request refused by a
+ * seccomp or LSM policy, a kernel regression).  The supervisor runs for
+ * months: the same failure is reported at most once a minute, with how
+ * often it happened in between, and the tick backs off (doubling, up to a
+ * minute) while it lasts.
+ */
+#define FAILURE_REPORT_INTERVAL_MS	60000
+#define FAILURE_MAX_BACKOFF_MS		60000
+
+typedef struct TickFailures
+{
+	int			in_a_row;		/* failed ticks since the last good one */
+	int			unreported;		/* failures since the last report */
+	char		message[256];	/* the last one reported */
+	TimestampTz reported_at;
+} TickFailures;
+
+static TickFailures failures;
 
 static void
 supervise_once(void)
@@ -67,7 +90,7 @@ supervise_once(void)
 	/* read before the sockets: a change in between shows up next tick */
 	(void) walmptcp_registry_snapshot(&n);
 	if (n > 0)
-		config = observe_host_config();
+		config = host_config = observe_host_config(host_config);
 	if (n > 0 && config != listeners_checked_for)
 	{
 		listeners_checked_for = config;
@@ -81,14 +104,101 @@ supervise_once(void)
 	if (ShutdownRequestPending)
 		return;
 
-	/* a connection gone is forgotten; its server's record stays */
+	/* a connection gone is forgotten; its server's record for an hour */
 	tracker_forget_unseen();
+	tracker_forget_idle_peers(now);
+}
+
+/* The wait between ticks: walmptcp.check_interval, longer while ticks fail. */
+static int
+tick_interval_ms(void)
+{
+	int64		ms = walmptcp_check_interval;
+
+	for (int i = 1; i < failures.in_a_row && ms < FAILURE_MAX_BACKOFF_MS; i++)
+		ms *= 2;
+	return (int) Min(ms, Max(FAILURE_MAX_BACKOFF_MS, walmptcp_check_interval));
+}
+
+/* A tick failed: report it, unless it is the one reported less than a minute ago. */
+static void
+tick_failed(void)
+{
+	ErrorData  *edata = CopyErrorData();
+	TimestampTz now = GetCurrentTimestamp();
+	bool		same = strncmp(edata->message ? edata->message : "", failures.message,
+							   sizeof(failures.message) - 1) == 0;
+
+	FlushErrorState();
+	LWLockReleaseAll();
+	failures.in_a_row++;
+	failures.unreported++;
+	if (same && !TimestampDifferenceExceeds(failures.reported_at, now,
+											FAILURE_REPORT_INTERVAL_MS))
+	{
+		FreeErrorData(edata);
+		return;
+	}
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("walmptcp supervisor could not look at the replication connections: %s",
+					edata->message ? edata->message : "unknown error"),
+			 failures.unreported > 1 ?
+			 errdetail("This failed %d times since it was last reported; the supervisor now looks every %d s and repairs nothing while it cannot see.",
+					   failures.unreported, tick_interval_ms() / 1000) :
+			 (edata->detail ? errdetail("%s", edata->detail) : 0)));
+	strlcpy(failures.message, edata->message ? edata->message : "", sizeof(failures.message));
+	failures.reported_at = now;
+	failures.unreported = 0;
+	FreeErrorData(edata);
+}
+
+/* A tick succeeded: say so once if it follows failures. */
+static void
+tick_succeeded(void)
+{
+	if (failures.in_a_row == 0)
+		return;
+	ereport(LOG,
+			(errmsg("walmptcp supervisor sees the replication connections again, after %d failed looks",
+					failures.in_a_row)));
+	memset(&failures, 0, sizeof(failures));
+}
+
+/*
+ * Whether the postmaster is shutting down: it writes "stopping" into
+ * postmaster.pid before it signals its children.  A supervisor that leaves
+ * then exits with 0 (no "exited with exit code 1" line at every shutdown,
+ * as PostgreSQL's own workers); terminated at any other time it exits with
+ * 1, so that the postmaster starts it again.
+ */
+static bool
+postmaster_stopping(void)
+{
+	char		line[MAXPGPATH];
+	FILE	   *f = AllocateFile("postmaster.pid", "r");
+	int			lineno = 0;
+	bool		stopping = false;
+
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (++lineno == LOCK_FILE_LINE_PM_STATUS)
+		{
+			stopping = strncmp(line, PM_STATUS_STOPPING, strlen(PM_STATUS_STOPPING)) == 0;
+			break;
+		}
+	}
+	FreeFile(f);
+	return stopping;
 }
 
 void
 walmptcp_supervisor_main(Datum arg)
 {
 	MemoryContext tick_context;
+	volatile bool tick_failed_now;
 
 	/* a shutdown is no error: leave quietly, as PostgreSQL's own workers do */
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -98,7 +208,7 @@ walmptcp_supervisor_main(Datum arg)
 	tracker_tables_create();
 	PG_TRY();
 	{
-		listeners_checked_for = observe_host_config();
+		listeners_checked_for = host_config = observe_host_config(0);
 		observe_announced_listeners();
 	}
 	PG_CATCH();
@@ -125,6 +235,7 @@ walmptcp_supervisor_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
+		tick_failed_now = false;
 		old = MemoryContextSwitchTo(tick_context);
 		PG_TRY();
 		{
@@ -132,25 +243,25 @@ walmptcp_supervisor_main(Datum arg)
 		}
 		PG_CATCH();
 		{
-			/* report, and try again next tick rather than exit */
+			/* report (rate-limited), and try again later rather than exit */
 			MemoryContextSwitchTo(old);
-			EmitErrorReport();
-			FlushErrorState();
-			LWLockReleaseAll();
+			tick_failed();
+			tick_failed_now = true;
 		}
 		PG_END_TRY();
+		if (!tick_failed_now)
+			tick_succeeded();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
 
 		if (ShutdownRequestPending)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 walmptcp_check_interval, PG_WAIT_EXTENSION);
+						 tick_interval_ms(), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 	ereport(DEBUG1, (errmsg("walmptcp: supervisor shutting down")));
-	/* 1: the postmaster starts it again unless the server is stopping */
-	proc_exit(1);
+	proc_exit(postmaster_stopping() ? 0 : 1);
 }
 
 void
