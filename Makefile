@@ -51,11 +51,13 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Unit tests of PostgreSQL-free parts (test/run-tests runs them)
-UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test
+UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/service_file_test
 test/unit/page_write_test: test/unit/page_write_test.c src/page_write.c src/page_write.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
 test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/conninfo_scan.c src/conninfo_scan.h
 	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
+test/unit/service_file_test: test/unit/service_file_test.c src/service_file.c src/service_file.h
+	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/service_file_test.c src/service_file.c
 .PHONY: check-unit
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
