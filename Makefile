@@ -52,7 +52,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Unit tests of PostgreSQL-free parts (test/run-tests runs them)
-UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/owner_view_stride_test
+UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/owner_view_stride_test \
+	test/unit/service_file_test
 # UNIT_CPPFLAGS=-IDIR: a directory with newer linux/tcp.h and linux/mptcp.h
 # (and what they include) than the system's, for the owner-view stride test
 UNIT_CPPFLAGS ?=
@@ -62,6 +63,8 @@ test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_
 	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
 test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c src/owner_subflows.c src/owner_subflows.h src/kernel_uapi.h
 	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) -o $@ test/unit/owner_view_stride_test.c src/owner_subflows.c -Wl,--wrap=getsockopt
+test/unit/service_file_test: test/unit/service_file_test.c src/service_file.c src/service_file.h
+	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/service_file_test.c src/service_file.c
 .PHONY: check-unit
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

@@ -12,6 +12,12 @@
  * utils/tuplestore.h:    included through funcapi.h up to 18 only.
  * pg_fallthrough:        19 (its PGXS adds -Wimplicit-fallthrough=5, which
  *                        takes the attribute only, not a comment).
+ * logical replication workers' bgw_type (launcher.c, all with bgw_library_name
+ * "postgres"):           15, 16: "logical replication worker" for apply and
+ *                        tablesync (bgw_name ends "sync <relid>");
+ *                        17+: "... apply worker", "... tablesync worker";
+ *                        19: "... sequencesync worker" too.  (Parallel apply
+ *                        workers, 16+, never connect.)
  *
  *-------------------------------------------------------------------------
  */
@@ -49,6 +55,25 @@
 #else
 #define WALRCV_CHECK_CONNINFO_PARAMS const char *conninfo
 #define WALRCV_CHECK_CONNINFO_ARGS(ci) (ci)
+#endif
+
+/*
+ * bgw_type of the logical replication workers that connect to a publisher.
+ * Matched exactly, and only for bgw_library_name "postgres" (which only
+ * core's own workers can use): a third-party worker's type containing
+ * "logical replication" is not one of them.
+ */
+#if PG_VERSION_NUM >= 170000
+#define WALMPTCP_BGW_TYPE_APPLY "logical replication apply worker"
+#define WALMPTCP_BGW_TYPE_TABLESYNC "logical replication tablesync worker"
+#define WALMPTCP_BGW_SYNC_BY_NAME 0
+#else
+#define WALMPTCP_BGW_TYPE_APPLY "logical replication worker"
+#define WALMPTCP_BGW_TYPE_TABLESYNC WALMPTCP_BGW_TYPE_APPLY
+#define WALMPTCP_BGW_SYNC_BY_NAME 1	/* same type: bgw_name says "sync" */
+#endif
+#if PG_VERSION_NUM >= 190000
+#define WALMPTCP_BGW_TYPE_SEQUENCESYNC "logical replication sequencesync worker"
 #endif
 
 /* Materialized set-returning functions: renamed in 16. */

@@ -110,7 +110,8 @@ walmptcp_parse_conninfo(const char *conninfo, WalmptcpConninfo *result)
 	/* libpq would stop at mptcp in the service file with a syntax error */
 	service = scan.service ? scan.service : getenv("PGSERVICE");
 	if (service &&
-		(service_line = walmptcp_service_sets(service, MPTCP_KEYWORD, WALMPTCP_SYSCONFDIR,
+		(service_line = walmptcp_service_sets(service, scan.servicefile, MPTCP_KEYWORD,
+											  WALMPTCP_SYSCONFDIR,
 											  service_file, sizeof(service_file))) > 0)
 	{
 		result->error = psprintf("the connection option \"%s\" cannot be set in a connection service file",

@@ -44,6 +44,7 @@
 #define MPTCP_KEYWORD "mptcp"
 #define APPNAME_KEYWORD "application_name"
 #define SERVICE_KEYWORD "service"
+#define SERVICEFILE_KEYWORD "servicefile"
 
 /* A growable string; on allocation failure it stays broken (data NULL). */
 typedef struct Buf
@@ -204,6 +205,8 @@ scan_keyword_value(const char *conninfo, WalmptcpConninfoScan *scan, bool *faile
 			replace(&scan->application_name, buf_take(&value, failed));
 		else if (keyword_is(key, key_len, SERVICE_KEYWORD))
 			replace(&scan->service, buf_take(&value, failed));
+		else if (keyword_is(key, key_len, SERVICEFILE_KEYWORD))
+			replace(&scan->servicefile, buf_take(&value, failed));
 		else if (keyword_is(key, key_len, MPTCP_KEYWORD))
 		{
 			buf_append(&out, copied, token_start - copied);
@@ -420,6 +423,11 @@ scan_uri(const char *conninfo, size_t prefix_len, WalmptcpConninfoScan *scan, bo
 			replace(&scan->service, value);
 			value = NULL;
 		}
+		else if (strcmp(key, SERVICEFILE_KEYWORD) == 0)
+		{
+			replace(&scan->servicefile, value);
+			value = NULL;
+		}
 		else if (strcmp(key, MPTCP_KEYWORD) == 0)
 		{
 			scan->found = true;
@@ -489,5 +497,6 @@ walmptcp_conninfo_scan_free(WalmptcpConninfoScan *scan)
 	free(scan->mode_value);
 	free(scan->application_name);
 	free(scan->service);
+	free(scan->servicefile);
 	memset(scan, 0, sizeof(*scan));
 }

@@ -17,6 +17,7 @@ typedef struct WalmptcpConninfoScan
 	char	   *mode_value;		/* the last one's value (decoded), or NULL */
 	char	   *application_name;	/* as libpq will read it, or NULL */
 	char	   *service;		/* the "service" option, or NULL */
+	char	   *servicefile;	/* the "servicefile" option (libpq 19+), or NULL */
 	int			libpq_version;	/* whose rules: PQlibVersion() (18: trims URI blanks) */
 } WalmptcpConninfoScan;
 

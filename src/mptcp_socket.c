@@ -19,7 +19,8 @@
  * When the kernel refuses MPTCP (not built: EPROTONOSUPPORT/EINVAL; disabled
  * by net.mptcp.enabled=0: ENOPROTOOPT) the socket is created as plain TCP and
  * the refusal is remembered for the life of the process, as Go's net package
- * does.  Replication processes are short-lived per connection, so a kernel
+ * does, per address family: a kernel built without MPTCP for IPv6
+ * (CONFIG_MPTCP_IPV6=n) still gives IPv4 sockets MPTCP.  Replication processes are short-lived per connection, so a kernel
  * that gains MPTCP is noticed at the next reconnect.
  *
  *-------------------------------------------------------------------------
@@ -44,8 +45,19 @@
  * server started while MPTCP was off must not stop its later walreceivers
  * from trying again.
  */
-static int	kernel_refusal_errno = 0;
-static pid_t kernel_refusal_pid = 0;
+typedef struct FamilyRefusal
+{
+	int			err;
+	pid_t		pid;
+} FamilyRefusal;
+
+static FamilyRefusal kernel_refusal[2];	/* AF_INET, AF_INET6 */
+
+static FamilyRefusal *
+refusal_of(int domain)
+{
+	return &kernel_refusal[domain == AF_INET6 ? 1 : 0];
+}
 
 /* Postmaster listen sockets, inherited by every child through fork(). */
 static int	listen_mptcp_sockets = 0;
@@ -78,17 +90,19 @@ is_kernel_refusal(int err)
 static int
 mptcp_socket_or_tcp(int domain, int type, int *refused)
 {
+	FamilyRefusal *r = refusal_of(domain);
+
 	*refused = 0;
-	if (walmptcp_kernel_refusal() == 0)
+	if (walmptcp_kernel_refusal(domain) == 0)
 	{
 		int			fd = socket(domain, type, IPPROTO_MPTCP);
 
 		if (fd >= 0 || !is_kernel_refusal(errno))
 			return fd;			/* MPTCP, or an error TCP would hit too */
-		kernel_refusal_errno = errno;
-		kernel_refusal_pid = getpid();
+		r->err = errno;
+		r->pid = getpid();
 	}
-	*refused = kernel_refusal_errno;
+	*refused = r->err;
 	return socket(domain, type, 0);
 }
 
@@ -217,10 +231,16 @@ walmptcp_socket_outcome(int fd, char **reason)
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
 		proto != IPPROTO_MPTCP)
 	{
-		if (client_wants_mptcp && walmptcp_kernel_refusal() != 0)
+		int			refusal = walmptcp_kernel_refusal(domain);
+
+		/* no socket seen: either family's refusal explains it */
+		if (fd < 0 && refusal == 0)
+			refusal = walmptcp_kernel_refusal(AF_INET) ?
+				walmptcp_kernel_refusal(AF_INET) : walmptcp_kernel_refusal(AF_INET6);
+		if (client_wants_mptcp && refusal != 0)
 		{
 			*reason = psprintf("the local kernel refused MPTCP sockets: %s",
-							   strerror(kernel_refusal_errno));
+							   strerror(refusal));
 			return WALMPTCP_OUTCOME_KERNEL_REFUSED;
 		}
 		if (fd < 0)
@@ -251,11 +271,13 @@ walmptcp_socket_outcome(int fd, char **reason)
 	return WALMPTCP_OUTCOME_PEER_FALLBACK;
 }
 
-/* errno with which the kernel refused MPTCP in this process, or 0. */
+/* errno with which the kernel refused MPTCP for domain in this process, or 0. */
 int
-walmptcp_kernel_refusal(void)
+walmptcp_kernel_refusal(int domain)
 {
-	return kernel_refusal_pid == getpid() ? kernel_refusal_errno : 0;
+	const FamilyRefusal *r = refusal_of(domain);
+
+	return r->pid == getpid() ? r->err : 0;
 }
 
 /* Can this process create an MPTCP socket right now?  No caching. */

@@ -248,6 +248,28 @@ walmptcp_registry_snapshot(int *count)
 	return copy;
 }
 
+/*
+ * A background worker's role, from what it was registered with: core's
+ * logical replication workers by their exact bgw_type (compat.h), anything
+ * else is a backend (never signalled).
+ */
+WalmptcpRole
+walmptcp_bgworker_role(const char *library, const char *type, const char *name)
+{
+	if (strcmp(library, "postgres") != 0)
+		return WALMPTCP_ROLE_BACKEND;
+#ifdef WALMPTCP_BGW_TYPE_SEQUENCESYNC
+	if (strcmp(type, WALMPTCP_BGW_TYPE_SEQUENCESYNC) == 0)
+		return WALMPTCP_ROLE_TABLESYNC;	/* a short-lived sync worker too */
+#endif
+	if (strcmp(type, WALMPTCP_BGW_TYPE_TABLESYNC) == 0 &&
+		(!WALMPTCP_BGW_SYNC_BY_NAME || strstr(name, " sync ") != NULL))
+		return WALMPTCP_ROLE_TABLESYNC;
+	if (strcmp(type, WALMPTCP_BGW_TYPE_APPLY) == 0)
+		return WALMPTCP_ROLE_APPLY;
+	return WALMPTCP_ROLE_BACKEND;
+}
+
 /* Which kind of process is asking for a replication connection? */
 WalmptcpRole
 walmptcp_current_role(void)
@@ -261,12 +283,8 @@ walmptcp_current_role(void)
 		return WALMPTCP_ROLE_SLOTSYNC;
 #endif
 	if (MyBackendType == B_BG_WORKER && MyBgworkerEntry != NULL)
-	{
-		if (strstr(MyBgworkerEntry->bgw_name, " sync ") != NULL ||
-			strstr(MyBgworkerEntry->bgw_type, "tablesync") != NULL)
-			return WALMPTCP_ROLE_TABLESYNC;
-		if (strstr(MyBgworkerEntry->bgw_type, "logical replication") != NULL)
-			return WALMPTCP_ROLE_APPLY;
-	}
+		return walmptcp_bgworker_role(MyBgworkerEntry->bgw_library_name,
+									  MyBgworkerEntry->bgw_type,
+									  MyBgworkerEntry->bgw_name);
 	return WALMPTCP_ROLE_BACKEND;
 }

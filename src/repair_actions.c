@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "utils/timestamp.h"
 
@@ -27,6 +29,14 @@
 #include "repair_policy.h"
 #include "subflow_path.h"
 #include "walmptcp.h"
+
+/* Linux 5.3; the numbers are the same on x86_64 and aarch64 */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 /* Is the process still there with the same socket?  (Just before a signal.) */
 static bool
@@ -173,6 +183,41 @@ repair_by_endpoint(Tracker *t, const PathSet *missing,
 }
 
 /*
+ * SIGTERM to the tracked process, if the registry still has it.  The pidfd
+ * is taken before the check, so the signal reaches the process that was
+ * checked even if it exits and its pid is reused meanwhile; kernels before
+ * 5.3 (ENOSYS) get kill() right after the check.  Nothing may block between
+ * the check and the signal: the caller logs afterwards.  Returns 0 when
+ * signalled, ESRCH when the process is gone or no longer registered, else
+ * the errno of the failed signal.
+ */
+static int
+signal_if_registered(const Tracker *t)
+{
+	int			pidfd = (int) syscall(SYS_pidfd_open, (pid_t) t->key.pid, 0);
+	int			rc,
+				err = 0;
+
+	if (pidfd < 0 && errno == ESRCH)
+		return ESRCH;
+	if (!still_registered(t))
+	{
+		if (pidfd >= 0)
+			close(pidfd);
+		return ESRCH;
+	}
+	if (pidfd >= 0)
+		rc = (int) syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+	else
+		rc = kill(t->key.pid, SIGTERM);
+	if (rc != 0)
+		err = errno;
+	if (pidfd >= 0)
+		close(pidfd);
+	return err;
+}
+
+/*
  * Client side, a new connection: once a probe connection proves that a
  * fresh connection gets a missing path back, ask the process to reconnect.
  * *probed says whether a probe was spent.  Paths that answer plain TCP but
@@ -207,19 +252,22 @@ repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
 	{
 		Peer	   *peer = tracker_peer(t);
 
-		if (!repair_reconnect_budget(t, peer, now) || !still_registered(t))
-			return false;
-		tracker_record(t, EV_RECONNECT,
-					   "a probe connection to the same server got %d subflows, this one has %d: asking the %s to reconnect",
-					   fresh.n, t->now.n, walmptcp_role_name(t->role));
-		if (kill(t->key.pid, SIGTERM) != 0)
-		{
-			int			save_errno = errno;
+		int			err;
 
+		if (!repair_reconnect_budget(t, peer, now))
+			return false;
+		err = signal_if_registered(t);
+		if (err == ESRCH)
+			return false;		/* gone: the tracker goes with it */
+		if (err != 0)
+		{
 			tracker_record(t, EV_REPAIR_FAILED, "could not signal pid %d: %s",
-						   t->key.pid, strerror(save_errno));
+						   t->key.pid, strerror(err));
 			return true;
 		}
+		tracker_record(t, EV_RECONNECT,
+					   "a probe connection to the same server got %d subflows, this one has %d: asked the %s to reconnect",
+					   fresh.n, t->now.n, walmptcp_role_name(t->role));
 		repair_reconnect_asked(t, peer, &fresh, now);
 		return true;
 	}

@@ -10,7 +10,8 @@
  * do instead; this file finds the place, reading the files libpq reads in
  * the order it reads them (fe-connect.c, parseServiceInfo):
  *
- * 1. PGSERVICEFILE, or .pg_service.conf in the home directory ($HOME, else
+ * 1. the servicefile connection option (libpq 19 and later), else
+ *	  PGSERVICEFILE, else .pg_service.conf in the home directory ($HOME, else
  *	  the password database's);
  * 2. pg_service.conf in PGSYSCONFDIR, else in the directory libpq was built
  *	  with (pg_config --sysconfdir; Debian: /etc/postgresql-common).
@@ -83,8 +84,9 @@ scan_file(const char *file, const char *service, const char *keyword, int *line)
 }
 
 int
-walmptcp_service_sets(const char *service, const char *keyword,
-					  const char *sysconfdir, char *file, size_t file_len)
+walmptcp_service_sets(const char *service, const char *servicefile,
+					  const char *keyword, const char *sysconfdir,
+					  char *file, size_t file_len)
 {
 	const char *env;
 	int			line;
@@ -92,7 +94,9 @@ walmptcp_service_sets(const char *service, const char *keyword,
 	if (service == NULL || service[0] == '\0')
 		return 0;
 
-	if ((env = getenv("PGSERVICEFILE")) != NULL)
+	if (servicefile != NULL)
+		snprintf(file, file_len, "%s", servicefile);
+	else if ((env = getenv("PGSERVICEFILE")) != NULL)
 		snprintf(file, file_len, "%s", env);
 	else
 	{

@@ -12,9 +12,11 @@
 
 /*
  * The line where the service file libpq would read for service sets
- * keyword (that file's name in file), or 0 when it does not.
+ * keyword (that file's name in file), or 0 when it does not.  servicefile
+ * is the connection's servicefile option (libpq 19+), or NULL.
  */
-extern int	walmptcp_service_sets(const char *service, const char *keyword,
-								  const char *sysconfdir, char *file, size_t file_len);
+extern int	walmptcp_service_sets(const char *service, const char *servicefile,
+								  const char *keyword, const char *sysconfdir,
+								  char *file, size_t file_len);
 
 #endif							/* WALMPTCP_SERVICE_FILE_H */

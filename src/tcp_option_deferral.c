@@ -19,8 +19,13 @@
  * The server side has the same problem with the same options (TCP_NODELAY
  * on an accepted connection; tcp_keepalives_* and tcp_user_timeout
  * GUCs): PostgreSQL closes a connection whose TCP_NODELAY fails.  There the
- * refusal is accepted as well and named once per process; an accepted
- * connection that fell back to TCP takes these options like any other.
+ * refusal is accepted as well and named once per process that sets the
+ * options (the postmaster up to PostgreSQL 16, each backend from 17 on); an
+ * accepted connection that fell back to TCP takes these options like any
+ * other.  The server also reads the keepalive options and TCP_USER_TIMEOUT
+ * back with getsockopt() (pqcomm.c: the kernel's default before the first
+ * set, and SHOW): a refusal there would log "getsockopt(...) failed" and
+ * skip the set, so it is answered with the kernel's default instead.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +35,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -136,8 +142,13 @@ libpq_setsockopt_interposer(int fd, int level, int optname,
 	return 0;
 }
 
-/* the options this server process was refused (a bit per table entry) */
+/*
+ * The options this server process was refused (a bit per table entry).
+ * The pid keeps a child from inheriting the postmaster's bits through
+ * fork(): each process that sets the options says so once.
+ */
 static uint32 server_refusals_logged = 0;
+static pid_t server_refusals_pid = 0;
 
 static int
 server_setsockopt_interposer(int fd, int level, int optname,
@@ -148,6 +159,11 @@ server_setsockopt_interposer(int fd, int level, int optname,
 
 	if (!set_refused_on_mptcp(fd, level, optname, optval, optlen, &rc, &err))
 		return rc;
+	if (server_refusals_pid != getpid())
+	{
+		server_refusals_pid = getpid();
+		server_refusals_logged = 0;
+	}
 	for (int i = 0; i < (int) lengthof(tcp_option_names); i++)
 	{
 		if (tcp_option_names[i].optname != optname ||
@@ -163,6 +179,59 @@ server_setsockopt_interposer(int fd, int level, int optname,
 	return 0;
 }
 
+/*
+ * What a new TCP socket of this network namespace gets for optname: what
+ * the server would have read on a kernel that accepts the option.
+ */
+static int
+kernel_default(int optname)
+{
+	int			fd = socket(AF_INET, SOCK_STREAM, 0);
+	int			value = 0;
+	socklen_t	len = sizeof(value);
+
+	if (fd >= 0)
+	{
+		int			rc = getsockopt(fd, IPPROTO_TCP, optname, &value, &len);
+
+		close(fd);
+		if (rc == 0 && len == sizeof(value))
+			return value;
+	}
+	/* Linux's compiled-in defaults (net.ipv4.tcp_keepalive_*) */
+	switch (optname)
+	{
+		case TCP_KEEPIDLE:
+			return 7200;
+		case TCP_KEEPINTVL:
+			return 75;
+		case TCP_KEEPCNT:
+			return 9;
+		default:
+			return 0;			/* TCP_USER_TIMEOUT: none */
+	}
+}
+
+static int
+server_getsockopt_interposer(int fd, int level, int optname,
+							 void *optval, socklen_t *optlen)
+{
+	int			rc = getsockopt(fd, level, optname, optval, optlen);
+	int			err = errno;
+
+	if (rc != 0 && (err == ENOPROTOOPT || err == EOPNOTSUPP) &&
+		level == IPPROTO_TCP && optname != TCP_NODELAY &&
+		parameter_of(optname) != NULL && optval != NULL && optlen != NULL &&
+		*optlen >= (socklen_t) sizeof(int) && is_mptcp_socket(fd))
+	{
+		*(int *) optval = kernel_default(optname);
+		*optlen = sizeof(int);
+		return 0;
+	}
+	errno = err;
+	return rc;
+}
+
 void
 walmptcp_install_tcp_option_interposer(void)
 {
@@ -170,8 +239,12 @@ walmptcp_install_tcp_option_interposer(void)
 							  (void *) libpq_setsockopt_interposer);
 	/* the server's own sockets: only while it listens with MPTCP */
 	if (!IsUnderPostmaster && walmptcp_listen)
+	{
 		(void) walmptcp_patch_got(NULL, "setsockopt",
 								  (void *) server_setsockopt_interposer);
+		(void) walmptcp_patch_got(NULL, "getsockopt",
+								  (void *) server_getsockopt_interposer);
+	}
 }
 
 void

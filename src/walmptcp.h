@@ -69,7 +69,7 @@ extern void walmptcp_install_libpq_interposer(void);
 extern void walmptcp_begin_client_connect(bool want_mptcp);
 extern int	walmptcp_end_client_connect(void);
 extern WalmptcpOutcome walmptcp_socket_outcome(int fd, char **reason);
-extern int	walmptcp_kernel_refusal(void);
+extern int	walmptcp_kernel_refusal(int domain);
 extern bool walmptcp_probe_kernel(int *err);
 extern void walmptcp_listen_summary(int *mptcp_sockets, int *tcp_sockets,
 									int *refusal_errno);
@@ -141,6 +141,8 @@ extern void walmptcp_owner_view_start(int fd);
 extern void walmptcp_owner_view_stop(int fd);
 extern const char *walmptcp_role_name(WalmptcpRole role);
 extern WalmptcpRole walmptcp_current_role(void);
+extern WalmptcpRole walmptcp_bgworker_role(const char *library, const char *type,
+										   const char *name);
 
 /* postmaster_child.c: which child the postmaster is forking */
 extern bool walmptcp_forked_as_bgworker(const char *library, const char *function);

@@ -8,6 +8,7 @@ use WalmptcpLab;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $lab = WalmptcpLab->new(paths => 2, rate => 0);
 my $P1 = $lab->addr('primary', 1);
@@ -156,5 +157,67 @@ $primary->safe_psql('postgres', 'SELECT 1');
 sleep(2);
 ok(!$primary->log_contains(qr/no listen socket on that address/, $offset),
 	"listen_addresses = '*': no such line");
+
+# A kernel without MPTCP for IPv6 (CONFIG_MPTCP_IPV6=n; injected with a
+# seccomp filter, test/tools/refuse-sockopt): IPv4 keeps MPTCP.  The
+# primary listens on both families; the walreceiver tries ::1 first (IPv6
+# refused MPTCP: a TCP socket, and nothing listens there), then the IPv4
+# address in the same process.
+my $tool = PostgreSQL::Test::Utils::tempdir() . '/refuse-sockopt';
+system('cc', '-O1', '-o', $tool, "$FindBin::Bin/../test/tools/refuse-sockopt.c", '-lseccomp') == 0
+  or BAIL_OUT('cannot build test/tools/refuse-sockopt.c (libseccomp-dev)');
+$offset = -s $primary->logfile;
+$lab->set_conninfo($standby2, "host=::1,$P1 port=$port mptcp=require", reload => 0);
+# (The primary also gets a default service file, PGSERVICEFILE, for the
+# servicefile= checks below.)
+my $svcdir = PostgreSQL::Test::Utils::tempdir();
+PostgreSQL::Test::Utils::append_to_file("$svcdir/default.conf", "[x]\nport=1\n[y]\nport=1\nmptcp=1\n");
+PostgreSQL::Test::Utils::append_to_file("$svcdir/named.conf", "[x]\nport=1\nmptcp=1\n[y]\nport=1\n");
+chmod 0644, "$svcdir/default.conf", "$svcdir/named.conf";
+{
+	local $ENV{WALMPTCP_LAB_WRAP} = "$tool mptcp6=EPROTONOSUPPORT --";
+	local $ENV{PGSERVICEFILE} = "$svcdir/default.conf";
+	$primary->restart;
+	$standby2->restart;
+}
+my $listeners = $lab->run('primary', 'ss', '-Mltn');
+like($listeners, qr/\s0\.0\.0\.0:$port\s/, 'IPv6 MPTCP refused: the IPv4 listen socket is MPTCP');
+unlike($listeners, qr/\[::\]:$port\s/, '... the IPv6 one is not');
+ok($primary->log_contains(qr/walmptcp: the server listens with Multipath TCP/, $offset),
+	'... and the server says it listens with MPTCP');
+ok(WalmptcpLab::wait_for(sub {
+	$standby2->safe_psql('postgres',
+		q{SELECT coalesce(bool_and(mptcp), false) FROM walmptcp_connections() WHERE role = 'walreceiver'}) eq 't'
+}, 60), 'IPv6 MPTCP refused: the walreceiver reaches the IPv4 address over MPTCP after trying ::1')
+  or diag $standby2->safe_psql('postgres', 'SELECT mptcp, fallback_reason FROM walmptcp_connections()');
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 10)');
+$primary->wait_for_catchup($standby2);
+is($standby2->safe_psql('postgres', 'SELECT count(*) FROM t'), '40', 'streaming over IPv4 MPTCP');
+
+# libpq 19's servicefile= names the service file to read first (before
+# PGSERVICEFILE and ~/.pg_service.conf): the check reads that one.
+my $bindir = `pg_config --bindir`;
+chomp $bindir;
+my ($stdout, $stderr) = ('', '');
+IPC::Run::run([ "$bindir/psql", '-XAtc', 'SELECT 1', "servicefile=$svcdir/none.conf service=none" ],
+	'>', \$stdout, '2>', \$stderr);
+SKIP:
+{
+	skip 'this libpq does not know servicefile (libpq 19 and later do)', 4
+	  if $stderr =~ /invalid connection option "servicefile"/;
+	my ($rc, $out, $err) = $primary->psql('postgres',
+		"SELECT * FROM walmptcp_parse_conninfo('service=x servicefile=$svcdir/named.conf mptcp=1')");
+	like($err, qr/DETAIL:  Service "x" sets it in "\Q$svcdir\/named.conf\E", line 3/,
+		'servicefile= sets mptcp, the default file does not: refused, naming the servicefile');
+	($rc, $out, $err) = $primary->psql('postgres',
+		"SELECT mode FROM walmptcp_parse_conninfo('service=y servicefile=$svcdir/named.conf mptcp=1')");
+	is($rc, 0, 'servicefile= without mptcp, the default file with it: accepted') or diag $err;
+	($rc, $out, $err) = $primary->psql('postgres',
+		"SELECT mode FROM walmptcp_parse_conninfo('service=y mptcp=1')");
+	like($err, qr/sets it in "\Q$svcdir\/default.conf\E", line 3/, 'control: without servicefile= the default file decides');
+	($rc, $out, $err) = $primary->psql('postgres',
+		"SELECT mode FROM walmptcp_parse_conninfo('service=x mptcp=1')");
+	is($rc, 0, 'control: service x of the default file does not set mptcp') or diag $err;
+}
 
 done_testing();

@@ -22,10 +22,14 @@ system('cc', '-O1', '-o', $tool, "$FindBin::Bin/../test/tools/refuse-sockopt.c",
 my $lab = WalmptcpLab->new(paths => 2, rate => 50);
 my $P1 = $lab->addr('primary', 1);
 
-# The primary's kernel "refuses" TCP_NODELAY and TCP_KEEPIDLE.
+# The primary's kernel "refuses" to set TCP_NODELAY and TCP_KEEPIDLE, and to
+# read the keepalive options and TCP_USER_TIMEOUT (PostgreSQL reads the
+# kernel's default before the first set, and for SHOW).
 my $primary;
 {
-	local $ENV{WALMPTCP_LAB_WRAP} = "$tool TCP_NODELAY=EOPNOTSUPP,TCP_KEEPIDLE=ENOPROTOOPT --";
+	local $ENV{WALMPTCP_LAB_WRAP} = "$tool TCP_NODELAY=EOPNOTSUPP,TCP_KEEPIDLE=ENOPROTOOPT,"
+	  . 'get:TCP_KEEPIDLE=ENOPROTOOPT,get:TCP_KEEPINTVL=EOPNOTSUPP,get:TCP_KEEPCNT=ENOPROTOOPT,'
+	  . 'get:TCP_USER_TIMEOUT=ENOPROTOOPT --';
 	$primary = $lab->make_primary(conf => 'tcp_keepalives_idle = 30');
 }
 my $port = $primary->port;
@@ -72,6 +76,25 @@ like($plog, qr/walmptcp: MPTCP connections of this server process run without TC
 	'primary: accepted MPTCP connections run without TCP_NODELAY, said once');
 like($plog, qr/run without tcp_keepalives_idle \(ENOPROTOOPT\)/, 'primary: and without tcp_keepalives_idle');
 unlike($plog, qr/setsockopt\(TCP_NODELAY\) failed/, 'primary: no connection closed over TCP_NODELAY');
+
+# A session over MPTCP reads its keepalive settings back (getsockopt): the
+# set value, or the kernel's default where none was set.
+my $bindir = `pg_config --bindir`;
+chomp $bindir;
+my $synack = $lab->counter('standby', 'MPTcpExtMPCapableSYNACKRX');
+my $shown = $lab->run('standby', 'mptcpize', 'run', "$bindir/psql", '-h', $P1, '-p', $port,
+	'-d', 'postgres', '-XAt', '-c', 'SHOW tcp_keepalives_idle', '-c', 'SHOW tcp_keepalives_interval',
+	'-c', 'SHOW tcp_keepalives_count', '-c', 'SHOW tcp_user_timeout');
+cmp_ok($lab->counter('standby', 'MPTcpExtMPCapableSYNACKRX'), '>', $synack, 'the session is MPTCP');
+my ($idle, $intvl, $cnt, $uto) = map { $_ // '' } (split /\n/, $shown // '')[0 .. 3];
+is($idle, '30', 'SHOW tcp_keepalives_idle over MPTCP: the set value');
+cmp_ok($intvl || -1, '>', 0, "SHOW tcp_keepalives_interval over MPTCP: the kernel default ($intvl)");
+cmp_ok($cnt || -1, '>', 0, "SHOW tcp_keepalives_count over MPTCP: the kernel default ($cnt)");
+is($uto, '0', 'SHOW tcp_user_timeout over MPTCP: none');
+$plog = slurp_file($primary->logfile);
+unlike($plog, qr/getsockopt\(/, 'primary: no getsockopt(...) failed line');
+my $nidle = () = $plog =~ /run without tcp_keepalives_idle/g;
+note "primary: 'run without tcp_keepalives_idle' logged $nidle times";
 for my $node ($primary, $standby)
 {
 	unlike(slurp_file($node->logfile), qr/ERROR:  walmptcp|ERROR:.*walmptcp/, $node->name . ': no walmptcp ERROR');

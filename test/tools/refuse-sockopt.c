@@ -5,13 +5,19 @@
  *
  *   refuse-sockopt TCP_NODELAY=EOPNOTSUPP,TCP_KEEPIDLE=ENOPROTOOPT -- CMD [ARG...]
  *
+ * get:OPTION=ERRNO refuses getsockopt() of the option the same way, and
+ * mptcp6=ERRNO refuses socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP), as a
+ * kernel built with CONFIG_MPTCP_IPV6=n does (IPv4 MPTCP still works).
+ *
  * The filter cannot tell MPTCP from TCP sockets: every IPPROTO_TCP call of
  * that option fails, in CMD and everything it starts.  Used by
- * t/019_tcp_option_refusals.pl (the lab's WALMPTCP_LAB_WRAP).
+ * t/019_tcp_option_refusals.pl and t/002_fallback.pl (the lab's
+ * WALMPTCP_LAB_WRAP).
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +37,13 @@ static const struct
 }, errnos[] = {
 	{"EOPNOTSUPP", EOPNOTSUPP},
 	{"ENOPROTOOPT", ENOPROTOOPT},
+	{"EPROTONOSUPPORT", EPROTONOSUPPORT},
+	{"EINVAL", EINVAL},
 };
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
 
 static int
 lookup(const char *name, size_t len, int table)
@@ -68,7 +80,9 @@ main(int argc, char **argv)
 		const char *eq = strchr(spec, '=');
 		const char *end = strchr(spec, ',');
 		int			opt,
-					err;
+					err,
+					rc;
+		int			syscall_nr = SCMP_SYS(setsockopt);
 
 		if (end == NULL)
 			end = spec + strlen(spec);
@@ -77,11 +91,25 @@ main(int argc, char **argv)
 			fprintf(stderr, "refuse-sockopt: \"%s\": expected OPTION=ERRNO\n", spec);
 			return 2;
 		}
-		opt = lookup(spec, eq - spec, 0);
 		err = lookup(eq + 1, end - eq - 1, 1);
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), SCMP_SYS(setsockopt), 2,
-							 SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
-							 SCMP_A2(SCMP_CMP_EQ, opt)) != 0)
+		if (strncmp(spec, "mptcp6=", 7) == 0)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), SCMP_SYS(socket), 3,
+								  SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+								  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
+								  SCMP_A2(SCMP_CMP_EQ, IPPROTO_MPTCP));
+		else
+		{
+			if (strncmp(spec, "get:", 4) == 0)
+			{
+				syscall_nr = SCMP_SYS(getsockopt);
+				spec += 4;
+			}
+			opt = lookup(spec, eq - spec, 0);
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), syscall_nr, 2,
+								  SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
+								  SCMP_A2(SCMP_CMP_EQ, opt));
+		}
+		if (rc != 0)
 		{
 			fprintf(stderr, "refuse-sockopt: seccomp_rule_add failed\n");
 			return 1;

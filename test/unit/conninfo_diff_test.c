@@ -58,8 +58,10 @@ static const char *const keywords[] = {
 	"host", "port", "dbname", "user", "password", "application_name",
 	"options", "sslmode", "connect_timeout", "keepalives_idle", "service",
 	"target_session_attrs", STAND_IN, STAND_IN, STAND_IN,
+	"servicefile",				/* last: only libpq 19+ knows it */
 };
-#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+/* a libpq that does not know servicefile would reject every string with it */
+#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]) - (PQlibVersion() < 190000))
 
 /* characters values are made of: the special ones often */
 static const char value_chars[] = "ab1 '\\=?&%@/:,[]\t-_.";

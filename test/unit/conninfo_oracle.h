@@ -198,6 +198,8 @@ oracle_check(const char *s_prime)
 		char	   *app = oracle_subst(option_value(expected, "application_name"));
 		char	   *service = oracle_subst(option_value(expected, "service"));
 		char	   *scanned_service = oracle_subst(scan.service);
+		char	   *servicefile = oracle_subst(option_value(expected, "servicefile"));
+		char	   *scanned_servicefile = oracle_subst(scan.servicefile);
 		char	   *scanned_app = oracle_subst(scan.application_name);
 		char	   *scanned_mode = oracle_subst(scan.mode_value);
 
@@ -211,6 +213,12 @@ oracle_check(const char *s_prime)
 		else if (!same(scanned_service, service))
 			snprintf(why, sizeof(why), "service: want \"%s\" got \"%s\"",
 					 service ? service : "(null)", scan.service ? scan.service : "(null)");
+		else if (!same(scanned_servicefile, servicefile))
+			snprintf(why, sizeof(why), "servicefile: want \"%s\" got \"%s\"",
+					 servicefile ? servicefile : "(null)",
+					 scan.servicefile ? scan.servicefile : "(null)");
+		free(servicefile);
+		free(scanned_servicefile);
 		free(mode);
 		free(app);
 		free(scanned_app);
