@@ -8,6 +8,8 @@
  * get:OPTION=ERRNO refuses getsockopt() of the option the same way, and
  * mptcp6=ERRNO refuses socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP), as a
  * kernel built with CONFIG_MPTCP_IPV6=n does (IPv4 MPTCP still works).
+ * sockdiag=ERRNO refuses socket(AF_NETLINK, *, NETLINK_SOCK_DIAG), as a
+ * seccomp or LSM policy of a sandboxed service does.
  *
  * The filter cannot tell MPTCP from TCP sockets: every IPPROTO_TCP call of
  * that option fails, in CMD and everything it starts.  Used by
@@ -15,6 +17,7 @@
  * WALMPTCP_LAB_WRAP).
  */
 #include <errno.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -37,6 +40,7 @@ static const struct
 }, errnos[] = {
 	{"EOPNOTSUPP", EOPNOTSUPP},
 	{"ENOPROTOOPT", ENOPROTOOPT},
+	{"EACCES", EACCES},
 	{"EPROTONOSUPPORT", EPROTONOSUPPORT},
 	{"EINVAL", EINVAL},
 };
@@ -97,6 +101,10 @@ main(int argc, char **argv)
 								  SCMP_A0(SCMP_CMP_EQ, AF_INET6),
 								  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
 								  SCMP_A2(SCMP_CMP_EQ, IPPROTO_MPTCP));
+		else if (strncmp(spec, "sockdiag=", 9) == 0)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), SCMP_SYS(socket), 2,
+								  SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+								  SCMP_A2(SCMP_CMP_EQ, NETLINK_SOCK_DIAG));
 		else
 		{
 			if (strncmp(spec, "get:", 4) == 0)

@@ -1,0 +1,101 @@
+# A supervisor that runs for months: a persistent failure is reported at
+# most once a minute and the supervisor backs off, holding no more
+# descriptors or memory than before; it leaves quietly at shutdown and comes
+# back when terminated at any other time.  The failure: a seccomp filter
+# refuses NETLINK_SOCK_DIAG to the standby's processes
+# (test/tools/refuse-sockopt sockdiag=EACCES), as a sandboxing policy does.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use WalmptcpLab;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $window = $ENV{WALMPTCP_SOCKDIAG_REFUSAL_SECONDS} // 30;
+my $tool = PostgreSQL::Test::Utils::tempdir() . '/refuse-sockopt';
+system('cc', '-O1', '-o', $tool, "$FindBin::Bin/../test/tools/refuse-sockopt.c", '-lseccomp') == 0
+  or BAIL_OUT('cannot build test/tools/refuse-sockopt.c (libseccomp-dev)');
+
+my $lab = WalmptcpLab->new(paths => 2, rate => 50);
+my $P1 = $lab->addr('primary', 1);
+my $primary = $lab->make_primary;
+my $port = $primary->port;
+$primary->safe_psql('postgres', 'CREATE EXTENSION walmptcp; CREATE TABLE t (id int)');
+my $standby = $lab->make_standby($primary, conninfo => "host=$P1 port=$port mptcp=1");
+ok(WalmptcpLab::wait_for(sub {
+	$standby->safe_psql('postgres',
+		q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp}) >= 2
+}, 60), 'walreceiver streams over MPTCP');
+
+sub supervisor_pid
+{
+	my ($node) = @_;
+	my $pid = '';
+	WalmptcpLab::wait_for(sub {
+		$pid = $node->safe_psql('postgres',
+			q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walmptcp supervisor'});
+		$pid ne '';
+	}, 30);
+	return $pid;
+}
+
+sub fds { my @f = glob("/proc/$_[0]/fd/*"); return scalar @f }
+sub rss_kb { my ($kb) = slurp_file("/proc/$_[0]/status") =~ /^VmRSS:\s+(\d+)/m; return $kb // 0 }
+
+# The standby restarted under the filter: every sock_diag request fails.
+{
+	local $ENV{WALMPTCP_LAB_WRAP} = "$tool sockdiag=EACCES --";
+	$standby->restart;
+}
+my $log_from = -s $standby->logfile;
+my ($rc, $out, $err) = $standby->psql('postgres', 'SELECT * FROM walmptcp_connections()');
+like($err, qr/Permission denied/, 'control: the filter is in force (SQL calls fail too)');
+my $sup = supervisor_pid($standby);
+ok($sup, "supervisor running under the filter (pid $sup)");
+sleep 5;
+my ($fd0, $rss0) = (fds($sup), rss_kb($sup));
+sleep $window;
+$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 1000)');
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '1000', 'WAL streams meanwhile');
+my ($fd1, $rss1) = (fds($sup), rss_kb($sup));
+is(supervisor_pid($standby), $sup, 'the same supervisor all along (no crash, no restart)');
+my $log = substr(slurp_file($standby->logfile), $log_from);
+my @reports = $log =~ /^.*walmptcp supervisor could not look at the replication connections.*$/mg;
+my @errors = $log =~ /^.*ERROR:.*$/mg;
+note "over ${window} s + 5 s: " . scalar(@reports) . " report(s), " . scalar(@errors)
+  . " ERROR line(s); supervisor fds $fd0 -> $fd1, RSS $rss0 -> $rss1 kB";
+cmp_ok(scalar @reports, '>=', 1, 'the failure is reported');
+cmp_ok(scalar @reports, '<=', 1 + int(($window + 5) / 60), 'at most once a minute (not once a tick)');
+like($reports[0] // '', qr/WARNING:.*Permission denied/, 'as a WARNING that says why');
+cmp_ok(scalar(grep { /walmptcp|sock_diag|netlink/i && !/WARNING/ } @errors), '<=', 1,
+	'no ERROR per tick (one at most: the check of the listeners at start)');
+cmp_ok($fd1, '<=', $fd0, 'no descriptor leaked');
+cmp_ok($rss1, '<=', $rss0 + 1024, 'memory flat (within 1 MB)');
+
+# Without the filter: the supervisor sees, and nothing is left over.
+$standby->restart;
+ok(WalmptcpLab::wait_for(sub {
+	$standby->safe_psql('postgres',
+		q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp}) >= 2
+}, 60), 'after the filter: the walreceiver is seen with its subflows');
+
+# Terminated while the server runs: the postmaster starts it again
+# (bgw_restart_time); a shutdown is no failure and is not logged as one.
+$sup = supervisor_pid($standby);
+$standby->safe_psql('postgres', "SELECT pg_terminate_backend($sup)");
+ok(WalmptcpLab::wait_for(sub {
+	my $p = $standby->safe_psql('postgres',
+		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walmptcp supervisor'});
+	$p ne '' && $p ne $sup;
+}, 30), 'a terminated supervisor is started again');
+$log_from = -s $standby->logfile;
+$standby->stop('fast');
+$log = substr(slurp_file($standby->logfile), $log_from);
+unlike($log, qr/walmptcp supervisor.*exited with exit code/, 'a shutdown logs no supervisor exit code');
+like($log, qr/database system is shut down/, 'the standby did shut down');
+$standby->start;
+
+done_testing();
