@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib $FindBin::Bin;
 use WalmptcpLab;
+use SupervisorFaults;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -29,13 +30,15 @@ ok(WalmptcpLab::wait_for(sub {
 		q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp}) >= 2
 }, 60), 'walreceiver streams over MPTCP');
 
+# (a background worker without a database is not in pg_stat_activity)
 sub supervisor_pid
 {
 	my ($node) = @_;
 	my $pid = '';
 	WalmptcpLab::wait_for(sub {
-		$pid = $node->safe_psql('postgres',
-			q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walmptcp supervisor'});
+		my %title = SupervisorFaults::cluster_processes($node);
+		($pid) = grep { $title{$_} =~ /walmptcp supervisor/ } keys %title;
+		$pid //= '';
 		$pid ne '';
 	}, 30);
 	return $pid;
@@ -87,8 +90,7 @@ ok(WalmptcpLab::wait_for(sub {
 $sup = supervisor_pid($standby);
 $standby->safe_psql('postgres', "SELECT pg_terminate_backend($sup)");
 ok(WalmptcpLab::wait_for(sub {
-	my $p = $standby->safe_psql('postgres',
-		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walmptcp supervisor'});
+	my $p = supervisor_pid($standby);
 	$p ne '' && $p ne $sup;
 }, 30), 'a terminated supervisor is started again');
 $log_from = -s $standby->logfile;
