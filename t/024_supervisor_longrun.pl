@@ -88,7 +88,7 @@ ok(WalmptcpLab::wait_for(sub {
 # Terminated while the server runs: the postmaster starts it again
 # (bgw_restart_time); a shutdown is no failure and is not logged as one.
 $sup = supervisor_pid($standby);
-$standby->safe_psql('postgres', "SELECT pg_terminate_backend($sup)");
+kill "TERM", $sup;
 ok(WalmptcpLab::wait_for(sub {
 	my $p = supervisor_pid($standby);
 	$p ne '' && $p ne $sup;
