@@ -68,7 +68,7 @@ is(supervisor_pid($standby), $sup, 'the same supervisor all along (no crash, no 
 my $log = substr(slurp_file($standby->logfile), $log_from);
 my @reports = $log =~ /^.*walmptcp supervisor could not look at the replication connections.*$/mg;
 my @errors = $log =~ /^.*ERROR:.*$/mg;
-note "over ${window} s + 5 s: " . scalar(@reports) . " report(s), " . scalar(@errors)
+diag "SUMMARY supervisor under a sock_diag refusal, over ${window} s + 5 s: " . scalar(@reports) . " report(s), " . scalar(@errors)
   . " ERROR line(s); supervisor fds $fd0 -> $fd1, RSS $rss0 -> $rss1 kB";
 cmp_ok(scalar @reports, '>=', 1, 'the failure is reported');
 cmp_ok(scalar @reports, '<=', 1 + int(($window + 5) / 60), 'at most once a minute (not once a tick)');
