@@ -31,3 +31,10 @@ $$;
 -- "mptcp": not for every role.  Superusers keep it; GRANT it to whom needs
 -- it.
 REVOKE EXECUTE ON FUNCTION walmptcp_parse_conninfo(text) FROM PUBLIC;
+
+-- The views add walmptcp_connections()'s columns to pg_stat_replication and
+-- pg_stat_wal_receiver, which every role may read (core masks their columns
+-- per caller).  walmptcp_connections() masks per caller too, and a view
+-- calls it as the caller, so a view shows no role more than the function
+-- does.  In 1.0 only the views' owner could read them: not even pg_monitor.
+GRANT SELECT ON walmptcp_stat_replication, walmptcp_stat_wal_receiver TO PUBLIC;

@@ -96,10 +96,35 @@ CREATE ROLE walmptcp_nobody;
 SET ROLE walmptcp_nobody;
 SELECT count(*) FROM walmptcp_connections();
 SELECT count(*) FROM walmptcp_subflows();
+SELECT count(*) FROM walmptcp_stat_replication;
+SELECT count(*) FROM walmptcp_stat_wal_receiver;
+SELECT count(*) >= 0 AS events_readable FROM walmptcp_events();
+SELECT default_mode FROM walmptcp_status();
+SELECT walmptcp_preloaded();
 -- ... but not walmptcp_parse_conninfo(), which reads the server's service files
 SELECT * FROM walmptcp_parse_conninfo('service=anything');
 RESET ROLE;
+-- pg_monitor: the same, and walmptcp_parse_conninfo() still not (reading
+-- service files is not monitoring)
+CREATE ROLE walmptcp_monitor IN ROLE pg_monitor;
+SET ROLE walmptcp_monitor;
+SELECT count(*) FROM walmptcp_stat_replication;
+SELECT * FROM walmptcp_parse_conninfo('service=anything');
+RESET ROLE;
+-- the whole privileges table (README "Privileges")
+SELECT * FROM (
+  SELECT p.oid::regprocedure::text AS object,
+         has_function_privilege('walmptcp_nobody', p.oid, 'EXECUTE') AS any_role,
+         has_function_privilege('walmptcp_monitor', p.oid, 'EXECUTE') AS pg_monitor
+    FROM pg_proc p WHERE proname LIKE 'walmptcp%'
+  UNION ALL
+  SELECT c.oid::regclass::text,
+         has_table_privilege('walmptcp_nobody', c.oid, 'SELECT'),
+         has_table_privilege('walmptcp_monitor', c.oid, 'SELECT')
+    FROM pg_class c WHERE relname LIKE 'walmptcp%') privileges
+ ORDER BY object COLLATE "C";
 DROP ROLE walmptcp_nobody;
+DROP ROLE walmptcp_monitor;
 
 -- The event trigger works under any search_path: pg_dump's empty one, and
 -- with the extension in a schema of its own that is not on the path.
@@ -143,4 +168,5 @@ ALTER EXTENSION walmptcp UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'walmptcp';
 SELECT proconfig FROM pg_proc WHERE proname = 'walmptcp_check_subscription_conninfo';
 SELECT has_function_privilege('public', 'walmptcp_parse_conninfo(text)', 'EXECUTE') AS public_may_parse;
+SELECT has_table_privilege('public', 'walmptcp_stat_replication', 'SELECT') AS public_may_read_views;
 DROP EXTENSION walmptcp;
