@@ -21,6 +21,7 @@ OBJS = \
 	src/events.o \
 	src/endpoint_pm.o \
 	src/postmaster_child.o \
+	src/helper_protocol.o \
 	src/net_admin.o \
 	src/owner_view.o \
 	src/subflow_path.o \
@@ -51,11 +52,13 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Unit tests of PostgreSQL-free parts (test/run-tests runs them)
-UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test
+UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/helper_protocol_test
 test/unit/page_write_test: test/unit/page_write_test.c src/page_write.c src/page_write.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
 test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/conninfo_scan.c src/conninfo_scan.h
 	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
+test/unit/helper_protocol_test: test/unit/helper_protocol_test.c src/helper_protocol.c src/helper_protocol.h src/endpoint_pm.h
+	$(CC) -Wall -Wextra -Werror -O1 -Isrc -o $@ test/unit/helper_protocol_test.c src/helper_protocol.c
 .PHONY: check-unit
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
