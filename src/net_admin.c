@@ -15,7 +15,9 @@
  *	  endpoint and add it again exactly as it was;
  * 2. the postmaster drops CAP_NET_ADMIN from its effective, permitted,
  *	  inheritable and ambient sets before it creates shared memory or forks
- *	  anything, so no PostgreSQL process and nothing they execute holds it.
+ *	  anything, so no PostgreSQL process holds it; and from its bounding set
+ *	  when it has CAP_SETPCAP (which it then drops too), so that nothing
+ *	  they execute can get it back from a file capability.
  *
  * The helper is reparented to init (the postmaster never reaps it, so its
  * exit cannot look like a crashed backend).  Where the postmaster itself
@@ -27,7 +29,10 @@
  * other end only the postmaster and the supervisor hold, and exits when
  * both are gone.  Every other child of the postmaster (backends, parallel
  * workers, checkpointer, autovacuum, archiver, other extensions' workers)
- * closes it in a fork handler before it runs any code of its own, so no
+ * closes it in a fork handler before it runs any code of its own.  The
+ * postmaster and the supervisor are not dumpable, so that a same-user
+ * process cannot take the socket from them (ptrace, pidfd_getfd), and the
+ * helper checks each request's SCM_CREDENTIALS (helper_protocol.c): no
  * process but the supervisor can ask for an endpoint to be re-added.
  *
  *-------------------------------------------------------------------------
