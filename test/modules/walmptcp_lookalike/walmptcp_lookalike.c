@@ -2,7 +2,7 @@
  * walmptcp_lookalike: registers a dynamic background worker with the
  * supervisor's library and function names ("walmptcp",
  * "walmptcp_supervisor_main"), as any C extension, or plpython3u with
- * ctypes, could.  It must not get the endpoint helper's socket (t/021).
+ * ctypes, could.  It must not get the endpoint helper's socket (t/023).
  */
 #include "postgres.h"
 
