@@ -357,6 +357,14 @@ walmptcp_net_admin_setup(bool start_helper)
 		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0)
 	{
 		bool		guarded = orphans_come_to_us();
+		int			on = 1;
+
+		/*
+		 * Credentials are attached only to what is sent while the receiver
+		 * asks for them: set before the helper runs, so that even the
+		 * first ping carries them.
+		 */
+		(void) setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
 
 		/*
 		 * Not dumpable while it holds the socket: a same-user process

@@ -28,12 +28,16 @@ my $primary = $lab->make_primary(keep_net_admin => 1);
 $primary->safe_psql('postgres', 'CREATE EXTENSION walmptcp');
 my $pm = $primary->{_pid};
 
-sub supervisor_pid
+# by process title: a background worker without a database connection is
+# not in pg_stat_activity
+sub pid_titled
 {
-	my ($pid) = split /\n/, $primary->safe_psql('postgres',
-		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'walmptcp supervisor'});
+	my ($title) = @_;
+	my %title = SupervisorFaults::cluster_processes($primary);
+	my ($pid) = grep { $title{$_} =~ /\Q$title\E/ } keys %title;
 	return $pid;
 }
+sub supervisor_pid { return pid_titled('walmptcp supervisor'); }
 ok(WalmptcpLab::wait_for(sub { supervisor_pid() }, 30), 'the supervisor runs');
 my $supervisor = supervisor_pid();
 
@@ -57,7 +61,8 @@ ok($lookalike > 0 && -e "/proc/$lookalike", "look-alike worker (library walmptcp
 my $holders = holders();
 unlike(" $holders ", qr/ $lookalike /, "the look-alike worker does not hold the helper socket (holders: $holders)");
 is($holders, join(' ', sort ($pm, $supervisor)), 'helper socket still held by the postmaster and the supervisor only');
-$primary->safe_psql('postgres', "SELECT pg_terminate_backend($lookalike)");
+is(pid_titled('walmptcp look-alike'), $lookalike, 'the look-alike is a child of the postmaster');
+kill 'TERM', $lookalike;
 WalmptcpLab::wait_for(sub { !-e "/proc/$lookalike" }, 10);
 
 # 2. dumpable: the files of a non-dumpable process's /proc directory are root's
