@@ -21,6 +21,7 @@ OBJS = \
 	src/events.o \
 	src/endpoint_pm.o \
 	src/postmaster_child.o \
+	src/helper_protocol.o \
 	src/net_admin.o \
 	src/owner_subflows.o \
 	src/owner_view.o \
@@ -53,7 +54,7 @@ include $(PGXS)
 
 # Unit tests of PostgreSQL-free parts (test/run-tests runs them)
 UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/owner_view_stride_test \
-	test/unit/service_file_test
+	test/unit/service_file_test test/unit/helper_protocol_test
 # UNIT_CPPFLAGS=-IDIR: a directory with newer linux/tcp.h and linux/mptcp.h
 # (and what they include) than the system's, for the owner-view stride test
 UNIT_CPPFLAGS ?=
@@ -65,6 +66,8 @@ test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c src/owner_s
 	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) -o $@ test/unit/owner_view_stride_test.c src/owner_subflows.c -Wl,--wrap=getsockopt
 test/unit/service_file_test: test/unit/service_file_test.c src/service_file.c src/service_file.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/service_file_test.c src/service_file.c
+test/unit/helper_protocol_test: test/unit/helper_protocol_test.c src/helper_protocol.c src/helper_protocol.h src/endpoint_pm.h
+	$(CC) -Wall -Wextra -Werror -O1 -Isrc -o $@ test/unit/helper_protocol_test.c src/helper_protocol.c
 .PHONY: check-unit
 check-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done

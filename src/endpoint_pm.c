@@ -304,6 +304,7 @@ ack_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+#ifdef WALMPTCP_TEST_HOOKS
 static int	adds_to_fail = 0;
 
 void
@@ -311,6 +312,7 @@ walmptcp_endpoint_fail_next_adds(int n)
 {
 	adds_to_fail = n;
 }
+#endif
 
 static int
 pm_command(struct mnl_socket *nl, uint16_t family_id, uint8_t cmd,
@@ -319,11 +321,13 @@ pm_command(struct mnl_socket *nl, uint16_t family_id, uint8_t cmd,
 	char		buf[1024];
 	struct nlmsghdr *nlh = genl_header(buf, family_id, cmd, NLM_F_ACK);
 
+#ifdef WALMPTCP_TEST_HOOKS
 	if (cmd == MPTCP_PM_CMD_ADD_ADDR && adds_to_fail > 0)
 	{
 		adds_to_fail--;
 		return -ENOMEM;
 	}
+#endif
 
 	put_endpoint(nlh, ep, attrs);
 	return request(nl, nlh, ack_cb, NULL);
@@ -375,8 +379,17 @@ add_back(struct mnl_socket *nl, uint16_t family_id, WalmptcpEndpoint *ep)
 	return 0;
 }
 
+bool
+walmptcp_endpoint_equal(const WalmptcpEndpoint *a, const WalmptcpEndpoint *b)
+{
+	return a->id == b->id && a->family == b->family && a->port == b->port &&
+		a->flags == b->flags && a->ifindex == b->ifindex &&
+		memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
 int
-walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done, WalmptcpReaddFate *fate)
+walmptcp_endpoint_readd(const WalmptcpEndpoint *expected, WalmptcpEndpoint *done,
+						WalmptcpReaddFate *fate)
 {
 	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
 	WalmptcpEndpoint *ep = NULL;
@@ -389,12 +402,15 @@ walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done, WalmptcpReaddFate *f
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++)
-		if (eps[i].id == id)
+		if (eps[i].id == expected->id)
 			ep = &eps[i];
 	*fate = WALMPTCP_READD_UNTOUCHED;
 	if (ep == NULL)
 		return -ENOENT;			/* only endpoints that exist are touched */
 	*done = *ep;
+	/* renumbered or replaced since the caller looked: not the one it judged */
+	if (!walmptcp_endpoint_equal(ep, expected))
+		return -ESTALE;
 
 	nl = open_pm(&family_id, &err);
 	if (nl == NULL)

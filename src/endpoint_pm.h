@@ -42,18 +42,25 @@ typedef enum WalmptcpReaddFate
 	WALMPTCP_READD_LOST			/* removed, and neither add worked: it is gone */
 } WalmptcpReaddFate;
 
-/*
- * Remove endpoint id and add it again exactly as it was (CAP_NET_ADMIN):
- * 0 or -errno; *fate says what the host has now.
- */
-extern int	walmptcp_endpoint_readd(uint8_t id, WalmptcpEndpoint *done,
-									WalmptcpReaddFate *fate);
+/* Same id, address, port, flags and device? */
+extern bool walmptcp_endpoint_equal(const WalmptcpEndpoint *a, const WalmptcpEndpoint *b);
 
 /*
- * Tests only: make the next n endpoint additions fail with ENOMEM (the
- * helper reads WALMPTCP_TEST_HELPER_FAIL_ADDS at start).
+ * Remove the endpoint with expected's id and add it again exactly as it was
+ * (CAP_NET_ADMIN), but only if it is still exactly expected (else -ESTALE,
+ * nothing touched, *done is what the host has under that id): 0 or -errno;
+ * *fate says what the host has now.
+ */
+extern int	walmptcp_endpoint_readd(const WalmptcpEndpoint *expected, WalmptcpEndpoint *done,
+									WalmptcpReaddFate *fate);
+
+#ifdef WALMPTCP_TEST_HOOKS
+/*
+ * Test builds only: make the next n endpoint additions fail with ENOMEM
+ * (the helper reads WALMPTCP_TEST_HELPER_FAIL_ADDS at start).
  */
 extern void walmptcp_endpoint_fail_next_adds(int n);
+#endif
 
 /*
  * The parsers of the kernel's answers, on a buffer of netlink messages as

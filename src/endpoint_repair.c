@@ -160,7 +160,23 @@ endpoint_readd_checked(const WalmptcpEndpoint *owner, const PathOwnerContext *ct
 	}
 
 	h->last_readd = now;
-	rc = walmptcp_helper_readd(owner->id, &done, &fate);
+	rc = walmptcp_helper_readd(owner, &done, &fate);
+	if (rc == -ESTALE)
+	{
+		char		now_desc[128];
+
+		/* looked at again next time, from a fresh list */
+		walmptcp_endpoint_describe(&done, now_desc, sizeof(now_desc));
+		snprintf(detail, len, "endpoint %s left alone: the host's endpoint with its id is now %s",
+				 desc, now_desc);
+		return READD_FAILED;
+	}
+	if (rc == -EPERM)
+	{
+		snprintf(detail, len, "could not re-add endpoint %s: the endpoint helper refused this process's request",
+				 desc);
+		return READD_FAILED;
+	}
 	if (fate == WALMPTCP_READD_LOST)
 	{
 		snprintf(detail, len, "endpoint %s was removed and could not be added back (%s); the host no longer has it",

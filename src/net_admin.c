@@ -15,7 +15,9 @@
  *	  endpoint and add it again exactly as it was;
  * 2. the postmaster drops CAP_NET_ADMIN from its effective, permitted,
  *	  inheritable and ambient sets before it creates shared memory or forks
- *	  anything, so no PostgreSQL process and nothing they execute holds it.
+ *	  anything, so no PostgreSQL process holds it; and from its bounding set
+ *	  when it has CAP_SETPCAP (which it then drops too), so that nothing
+ *	  they execute can get it back from a file capability.
  *
  * The helper is reparented to init (the postmaster never reaps it, so its
  * exit cannot look like a crashed backend).  Where the postmaster itself
@@ -27,7 +29,10 @@
  * other end only the postmaster and the supervisor hold, and exits when
  * both are gone.  Every other child of the postmaster (backends, parallel
  * workers, checkpointer, autovacuum, archiver, other extensions' workers)
- * closes it in a fork handler before it runs any code of its own, so no
+ * closes it in a fork handler before it runs any code of its own.  The
+ * postmaster and the supervisor are not dumpable, so that a same-user
+ * process cannot take the socket from them (ptrace, pidfd_getfd), and the
+ * helper checks each request's SCM_CREDENTIALS (helper_protocol.c): no
  * process but the supervisor can ask for an endpoint to be re-added.
  *
  *-------------------------------------------------------------------------
@@ -48,62 +53,42 @@
 #include <unistd.h>
 
 #include "endpoint_pm.h"
+#include "helper_protocol.h"
 #include "miscadmin.h"
 #include "walmptcp.h"
 
-#define HELPER_MAGIC 0x574d5054		/* "WMPT" */
-
-/*
- * Every request carries the caller's pid and a sequence number, echoed in
- * the reply: a reply left queued by a caller that gave up waiting (or was
- * killed mid-call; its successor inherits the socket) is recognised and
- * skipped instead of being taken for the answer to a later request.
- */
-typedef struct HelperRequest
-{
-	uint32		magic;
-	int32		caller;			/* pid */
-	uint32		seq;
-	uint8		op;				/* HELPER_OP_* */
-	uint8		endpoint_id;
-} HelperRequest;
-
-typedef struct HelperReply
-{
-	int32		caller;			/* as in the request */
-	uint32		seq;
-	int32		result;			/* 0 or -errno */
-	int32		pid;
-	int32		fate;			/* WalmptcpReaddFate */
-	WalmptcpEndpoint endpoint;	/* what was re-added */
-} HelperReply;
-
 /* A helper that does not answer (stopped, stuck) must not hang its caller. */
 #define HELPER_TIMEOUT_MS 3000
-
-#define HELPER_OP_PING 1
-#define HELPER_OP_READD 2
 
 static int	helper_fd = -1;
 static int	helper_pid = 0;
 static uint32 helper_seq = 0;
 static bool helper_fork_handler_installed = false;
+static pid_t helper_postmaster = 0;		/* the helper's senders' parent */
+static int	postmaster_dumpable = 1;	/* before walmptcp changed it */
 
 /*
  * pthread_atfork() child handler: runs in every child right after fork(),
- * before the child's own code.  Only a child the postmaster forks as the
- * supervisor keeps the helper's socket.
+ * before the child's own code.  Only the child the postmaster forks as the
+ * supervisor registered by _PG_init keeps the helper's socket (and stays
+ * not dumpable, as the postmaster made itself: a same-user process cannot
+ * ptrace it or take the socket with pidfd_getfd).  Every other child closes
+ * the socket and becomes dumpable again, so backends still leave core dumps.
  */
 static void
 close_helper_in_child(void)
 {
 	if (helper_fd < 0)
 		return;
-	if (getppid() == PostmasterPid &&
-		walmptcp_forked_as_bgworker("walmptcp", WALMPTCP_SUPERVISOR_FUNCTION))
+	if (getppid() == PostmasterPid && walmptcp_forked_as_supervisor())
+	{
+		(void) prctl(PR_SET_DUMPABLE, 0);
 		return;
+	}
 	close(helper_fd);
 	helper_fd = -1;
+	if (postmaster_dumpable > 0)
+		(void) prctl(PR_SET_DUMPABLE, postmaster_dumpable);
 }
 
 static bool
@@ -120,23 +105,40 @@ has_cap(cap_flag_t set, cap_value_t cap)
 	return value == CAP_SET;
 }
 
-/* Remove CAP_NET_ADMIN from every set of this process. */
+/*
+ * Remove CAP_NET_ADMIN from every set of this process: false if that
+ * failed.  From the bounding set too (*bounding says whether it is gone
+ * from there), which needs CAP_SETPCAP: without that, a program with the
+ * file capability cap_net_admin that PostgreSQL runs would get it back.
+ * CAP_SETPCAP, when given for this, goes as well (from every set).
+ */
 static bool
-drop_net_admin(void)
+drop_net_admin(bool *bounding)
 {
 	cap_t		caps = cap_get_proc();
-	cap_value_t list[1] = {CAP_NET_ADMIN};
+	cap_value_t setpcap[1] = {CAP_SETPCAP};
+	cap_value_t list[2] = {CAP_NET_ADMIN, CAP_SETPCAP};
 	bool		ok;
 
+	*bounding = false;
 	if (caps == NULL)
 		return false;
-	ok = cap_set_flag(caps, CAP_EFFECTIVE, 1, list, CAP_CLEAR) == 0 &&
-		cap_set_flag(caps, CAP_PERMITTED, 1, list, CAP_CLEAR) == 0 &&
-		cap_set_flag(caps, CAP_INHERITABLE, 1, list, CAP_CLEAR) == 0 &&
+	if (has_cap(CAP_PERMITTED, CAP_SETPCAP) &&
+		cap_set_flag(caps, CAP_EFFECTIVE, 1, setpcap, CAP_SET) == 0)
+		(void) cap_set_proc(caps);
+	(void) prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0);
+	*bounding = prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) == 0;
+	if (*bounding)
+		(void) prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0);
+
+	ok = cap_set_flag(caps, CAP_EFFECTIVE, 2, list, CAP_CLEAR) == 0 &&
+		cap_set_flag(caps, CAP_PERMITTED, 2, list, CAP_CLEAR) == 0 &&
+		cap_set_flag(caps, CAP_INHERITABLE, 2, list, CAP_CLEAR) == 0 &&
 		cap_set_proc(caps) == 0;
 	cap_free(caps);
 	/* lowering the inheritable bit already cleared it from ambient */
 	(void) cap_set_ambient(CAP_NET_ADMIN, CAP_CLEAR);
+	(void) cap_set_ambient(CAP_SETPCAP, CAP_CLEAR);
 	return ok;
 }
 
@@ -154,10 +156,33 @@ keep_only_net_admin(void)
 	(void) cap_reset_ambient();
 }
 
+#ifdef WALMPTCP_TEST_HOOKS
+/*
+ * Tests only (WALMPTCP_TEST_HELPER_HOLD=FILE): before a re-add, create FILE
+ * and wait until the test removes it (at most 2.5 s, under the caller's
+ * 3 s), so that the test can change the host's endpoints in between.
+ */
+static void
+test_hold_readd(void)
+{
+	const char *file = getenv("WALMPTCP_TEST_HELPER_HOLD");
+	int			fd;
+
+	if (file == NULL)
+		return;
+	fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 250 && access(file, F_OK) == 0; i++)
+		usleep(10000);
+}
+#endif
+
 static void
 helper_main(int fd)
 {
 	sigset_t	all;
+	int			on = 1;
 
 	/* Nothing of the postmaster's: own session, default signals, no fds. */
 	(void) setsid();
@@ -180,20 +205,28 @@ helper_main(int fd)
 	}
 	prctl(PR_SET_NAME, "walmptcp-helper");
 	keep_only_net_admin();
+	/* the kernel attaches each sender's pid and uid to what it sends */
+	if (setsockopt(3, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0)
+		_exit(1);
+#ifdef WALMPTCP_TEST_HOOKS
 	if (getenv("WALMPTCP_TEST_HELPER_FAIL_ADDS"))
 		walmptcp_endpoint_fail_next_adds(atoi(getenv("WALMPTCP_TEST_HELPER_FAIL_ADDS")));
+#endif
 
 	for (;;)
 	{
 		HelperRequest req;
 		HelperReply reply;
-		ssize_t		n = recv(3, &req, sizeof(req), 0);
+		pid_t		sender = 0;
+		uid_t		sender_uid = 0;
+		bool		has_cred;
+		ssize_t		n = helper_recv_request(3, &req, &sender, &sender_uid, &has_cred);
 
 		if (n == 0)
 			_exit(0);			/* every PostgreSQL process is gone */
 		if (n < 0)
 		{
-			if (errno == EINTR)
+			if (n == -EINTR)
 				continue;
 			_exit(1);
 		}
@@ -203,11 +236,17 @@ helper_main(int fd)
 		reply.seq = req.seq;
 		if (n != sizeof(req) || req.magic != HELPER_MAGIC)
 			reply.result = -EINVAL;
+		else if (!has_cred ||
+				 helper_sender_allowed(sender, sender_uid, helper_postmaster, getuid()) != 0)
+			reply.result = -EPERM;
 		else if (req.op == HELPER_OP_READD)
 		{
 			WalmptcpReaddFate fate;
 
-			reply.result = walmptcp_endpoint_readd(req.endpoint_id, &reply.endpoint, &fate);
+#ifdef WALMPTCP_TEST_HOOKS
+			test_hold_readd();
+#endif
+			reply.result = walmptcp_endpoint_readd(&req.endpoint, &reply.endpoint, &fate);
 			reply.fate = fate;
 		}
 		else if (req.op != HELPER_OP_PING)
@@ -258,12 +297,30 @@ guardian_main(int fd)
 	_exit(0);
 }
 
+/*
+ * A reply to an earlier request that nobody waits for any more (its caller
+ * timed out, or was the supervisor before a crash-restart).  Skipped, but
+ * an endpoint lost by that re-add must not go unsaid.
+ */
+static void
+late_reply(const HelperReply *late)
+{
+	char		desc[128];
+
+	if (late->fate != WALMPTCP_READD_LOST)
+		return;
+	walmptcp_endpoint_describe(&late->endpoint, desc, sizeof(desc));
+	ereport(WARNING,
+			(errmsg("walmptcp: an MPTCP endpoint of this host was removed by a repair and could not be added back"),
+			 errdetail("endpoint %s was removed and could not be added back (%s); the host no longer has it (the endpoint helper's answer came late)",
+					   desc, strerror(-late->result)),
+			 errhint("Add it again with \"ip mptcp endpoint add\".")));
+}
+
 static int
-helper_call(uint8 op, uint8 id, HelperReply *reply)
+helper_call(uint8 op, const WalmptcpEndpoint *ep, HelperReply *reply)
 {
 	HelperRequest req;
-	struct timespec start,
-				now;
 
 	if (helper_fd < 0)
 		return -ENOTCONN;
@@ -272,32 +329,12 @@ helper_call(uint8 op, uint8 id, HelperReply *reply)
 	req.caller = (int32) getpid();
 	req.seq = ++helper_seq;
 	req.op = op;
-	req.endpoint_id = id;
+	if (ep)
+		req.endpoint = *ep;
 	if (send(helper_fd, &req, sizeof(req), MSG_DONTWAIT) != sizeof(req))
 		return -errno;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;)
-	{
-		struct pollfd pfd = {helper_fd, POLLIN, 0};
-		long		waited;
-		int			rc;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (waited >= HELPER_TIMEOUT_MS)
-			return -ETIMEDOUT;
-		rc = poll(&pfd, 1, HELPER_TIMEOUT_MS - waited);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return rc == 0 ? -ETIMEDOUT : -errno;
-		if (recv(helper_fd, reply, sizeof(*reply), MSG_DONTWAIT) != sizeof(*reply))
-			return -EPIPE;
-		if (reply->caller == req.caller && reply->seq == req.seq)
-			return reply->result;
-		/* a late answer to an earlier call: skip it */
-	}
+	return helper_await_reply(helper_fd, req.caller, req.seq, HELPER_TIMEOUT_MS,
+							  reply, late_reply);
 }
 
 /*
@@ -310,6 +347,7 @@ walmptcp_net_admin_setup(bool start_helper)
 	int			sv[2];
 	pid_t		pid;
 	HelperReply reply;
+	bool		bounding;
 
 	if (!has_cap(CAP_PERMITTED, CAP_NET_ADMIN) &&
 		!has_cap(CAP_INHERITABLE, CAP_NET_ADMIN))
@@ -319,7 +357,24 @@ walmptcp_net_admin_setup(bool start_helper)
 		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0)
 	{
 		bool		guarded = orphans_come_to_us();
+		int			on = 1;
 
+		/*
+		 * Credentials are attached only to what is sent while the receiver
+		 * asks for them: set before the helper runs, so that even the
+		 * first ping carries them.
+		 */
+		(void) setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+
+		/*
+		 * Not dumpable while it holds the socket: a same-user process
+		 * (COPY ... TO PROGRAM) could otherwise take it with pidfd_getfd or
+		 * ptrace.  The fork handler makes every child but the supervisor
+		 * dumpable again; only the postmaster's own core dump is given up.
+		 */
+		postmaster_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		(void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		helper_postmaster = getpid();
 		fflush(NULL);
 		pid = fork();
 		if (pid == 0)
@@ -338,7 +393,7 @@ walmptcp_net_admin_setup(bool start_helper)
 			if (!guarded)
 				(void) waitpid(pid, NULL, 0);
 			helper_fd = sv[0];
-			if (helper_call(HELPER_OP_PING, 0, &reply) == 0)
+			if (helper_call(HELPER_OP_PING, NULL, &reply) == 0 && reply.result == 0)
 			{
 				helper_pid = reply.pid;
 				if (!helper_fork_handler_installed &&
@@ -360,18 +415,26 @@ walmptcp_net_admin_setup(bool start_helper)
 		}
 		else
 			close(sv[0]);
+		if (helper_fd < 0 && postmaster_dumpable > 0)
+			(void) prctl(PR_SET_DUMPABLE, postmaster_dumpable, 0, 0, 0);
 	}
 
-	if (!drop_net_admin())
+	if (!drop_net_admin(&bounding))
 		ereport(WARNING,
-				(errmsg("walmptcp: could not drop CAP_NET_ADMIN: %m")));
-	if (helper_pid)
-		ereport(LOG,
-				(errmsg("walmptcp: CAP_NET_ADMIN moved to the endpoint helper (pid %d); no PostgreSQL process keeps it",
-						helper_pid)));
+				(errmsg("walmptcp: could not drop CAP_NET_ADMIN: %m"),
+				 helper_pid ?
+				 errdetail("The endpoint helper (pid %d) has it, and so have PostgreSQL's processes.", helper_pid) :
+				 errdetail("PostgreSQL's processes keep it.")));
 	else
 		ereport(LOG,
-				(errmsg("walmptcp: dropped CAP_NET_ADMIN; no PostgreSQL process keeps it")));
+				(helper_pid ?
+				 errmsg("walmptcp: CAP_NET_ADMIN moved to the endpoint helper (pid %d); no PostgreSQL process keeps it",
+						helper_pid) :
+				 errmsg("walmptcp: dropped CAP_NET_ADMIN; no PostgreSQL process keeps it"),
+				 bounding ? 0 :
+				 errdetail("It stays in the bounding set (dropping it needs CAP_SETPCAP): a program with the file capability cap_net_admin that PostgreSQL runs would get it."),
+				 bounding ? 0 :
+				 errhint("Give PostgreSQL CAP_SETPCAP too (AmbientCapabilities and CapabilityBoundingSet); walmptcp drops it with CAP_NET_ADMIN.")));
 }
 
 /*
@@ -393,26 +456,27 @@ walmptcp_helper_available(void)
 {
 	HelperReply reply;
 
-	return helper_call(HELPER_OP_PING, 0, &reply) == 0;
+	return helper_call(HELPER_OP_PING, NULL, &reply) == 0 && reply.result == 0;
 }
 
 /*
- * Ask the helper to re-add endpoint id; 0 or -errno.  *fate says what the
- * host has now (untouched when the helper did not answer).
+ * Ask the helper to re-add endpoint ep, if the host's endpoint with ep's id
+ * is still exactly ep (else -ESTALE, *done what is there now); 0 or -errno.
+ * *fate says what the host has now (untouched when the helper did not
+ * answer).
  */
 int
-walmptcp_helper_readd(uint8 id, WalmptcpEndpoint *done, WalmptcpReaddFate *fate)
+walmptcp_helper_readd(const WalmptcpEndpoint *ep, WalmptcpEndpoint *done,
+					  WalmptcpReaddFate *fate)
 {
 	HelperReply reply;
 	int			rc;
 
-	memset(&reply, 0, sizeof(reply));	/* caller stays 0 unless it answered */
-	rc = helper_call(HELPER_OP_READD, id, &reply);
 	*fate = WALMPTCP_READD_UNTOUCHED;
-	if (rc == 0 || reply.caller == (int32) getpid())
-	{
-		*done = reply.endpoint;
-		*fate = (WalmptcpReaddFate) reply.fate;
-	}
-	return rc;
+	rc = helper_call(HELPER_OP_READD, ep, &reply);
+	if (rc != 0)
+		return rc;				/* no answer: nothing is known */
+	*done = reply.endpoint;
+	*fate = (WalmptcpReaddFate) reply.fate;
+	return reply.result;
 }

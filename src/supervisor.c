@@ -277,5 +277,6 @@ walmptcp_supervisor_register(void)
 	strlcpy(worker.bgw_function_name, WALMPTCP_SUPERVISOR_FUNCTION, BGW_MAXLEN);
 	strlcpy(worker.bgw_name, "walmptcp supervisor", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "walmptcp supervisor", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	/* the fork handler knows the supervisor by this registration */
+	walmptcp_register_supervisor_worker(&worker);
 }

@@ -145,13 +145,16 @@ extern WalmptcpRole walmptcp_bgworker_role(const char *library, const char *type
 										   const char *name);
 
 /* postmaster_child.c: which child the postmaster is forking */
-extern bool walmptcp_forked_as_bgworker(const char *library, const char *function);
+struct BackgroundWorker;
+extern void walmptcp_register_supervisor_worker(struct BackgroundWorker *worker);
+extern bool walmptcp_forked_as_supervisor(void);
 
 /* net_admin.c: CAP_NET_ADMIN and the endpoint helper */
 extern void walmptcp_net_admin_setup(bool start_helper);
 extern void walmptcp_helper_close(void);
 extern bool walmptcp_helper_available(void);
-extern int	walmptcp_helper_readd(uint8 id, WalmptcpEndpoint *done, WalmptcpReaddFate *fate);
+extern int	walmptcp_helper_readd(const WalmptcpEndpoint *ep, WalmptcpEndpoint *done,
+								  WalmptcpReaddFate *fate);
 
 /* events.c: supervisor events, in shared memory */
 typedef struct WalmptcpEvent

@@ -7,6 +7,14 @@
 # The failures are injected into the helper (WALMPTCP_TEST_HELPER_FAIL_ADDS:
 # the next N endpoint additions fail with ENOMEM); the removal, the real
 # additions and the endpoint list are the kernel's.
+#
+# Also: the helper re-adds only the endpoint the supervisor judged.  Held
+# before it acts (WALMPTCP_TEST_HELPER_HOLD), the endpoint with that id is
+# replaced by another one (same id, other flags); the helper must leave it
+# alone and the supervisor say so.
+#
+# These hooks exist only in a test build (-DWALMPTCP_TEST_HOOKS, as
+# test/run-tests builds); with a production build the test is skipped.
 use strict;
 use warnings;
 use FindBin;
@@ -16,6 +24,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
+
+my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
+my $so = `$pg_config --pkglibdir`;
+chomp $so;
+$so .= '/walmptcp.so';
+plan skip_all => "$so is a production build: it has no test hooks (build with COPT=-DWALMPTCP_TEST_HOOKS, as test/run-tests does)"
+  unless index(slurp_file($so), 'WALMPTCP_TEST_HELPER_FAIL_ADDS') >= 0;
 
 my $lab = WalmptcpLab->new(paths => 2, rate => 50);
 my $P1 = $lab->addr('primary', 1);
@@ -44,8 +59,9 @@ sub endpoint_s2
 # subflow on path 2 makes its supervisor re-add the owning endpoint.
 sub readd_with_failures
 {
-	my ($name, $fails) = @_;
+	my ($name, $fails, $hold) = @_;
 	local $ENV{WALMPTCP_TEST_HELPER_FAIL_ADDS} = $fails;
+	local $ENV{WALMPTCP_TEST_HELPER_HOLD} = $hold if $hold;
 	my $standby = $lab->make_standby($primary, name => $name,
 		conninfo => "host=$P1 port=$port mptcp=1", conf => $conf, keep_net_admin => 1);
 	$primary->wait_for_catchup($standby);
@@ -53,7 +69,16 @@ sub readd_with_failures
 	my $before = endpoint_s2();
 	my $log_from = -s $standby->logfile;
 	$lab->run('standby', 'ss', '-K', 'src', $S2);
-	ok(WalmptcpLab::wait_for(sub { slurp_file($standby->logfile, $log_from) =~ /re-added endpoint|could not re-add|could not be added back/ }, 60),
+	if ($hold)
+	{
+		# the helper got the request and waits: replace the endpoint now
+		ok(WalmptcpLab::wait_for(sub { -e $hold }, 30), "$name: the helper holds a re-add request");
+		my ($id, $dev) = $before =~ /id (\d+) .*dev (\S+)/;
+		$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'del', 'id', $id);
+		$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'add', $S2, 'dev', $dev, 'id', $id, 'subflow', 'backup');
+		unlink $hold;
+	}
+	ok(WalmptcpLab::wait_for(sub { slurp_file($standby->logfile, $log_from) =~ /re-added endpoint|could not re-add|could not be added back|left alone/ }, 60),
 		"$name: the supervisor tried to re-add the endpoint of path 2");
 	sleep(1);
 	return ($standby, $before, slurp_file($standby->logfile, $log_from));
@@ -83,6 +108,15 @@ like($log, qr/HINT:  Add it again with "ip mptcp endpoint add"/, 'add and rollba
 # (the kernel may list an implicit entry for an address a subflow still uses)
 unlike(endpoint_s2(), qr/\bsubflow\b/, 'add and rollback failed: the kernel indeed lost the configured endpoint');
 like($before, qr/\bsubflow\b/, '... which it had before');
+$standby->stop;
+
+# 3. the endpoint with the id the supervisor asked for was replaced meanwhile
+my $hold = PostgreSQL::Test::Utils::tempdir('hold') . '/held';
+($standby, $before, $log) = readd_with_failures('replaced', 0, $hold);
+like($log, qr/repair_failed of walreceiver.*endpoint \Q$S2\E id \d+ subflow dev \S+ left alone: the host's endpoint with its id is now \Q$S2\E id \d+ subflow backup/,
+	'replaced endpoint: the helper left it alone, the supervisor says so');
+unlike($log, qr/re-added endpoint \Q$S2\E id \d+ subflow backup/, 'replaced endpoint: not re-added');
+unlink $hold;
 $standby->stop;
 
 unlike(slurp_file($primary->logfile), qr/ERROR:.*walmptcp|walmptcp.*ERROR/, 'no walmptcp ERROR in the primary log');

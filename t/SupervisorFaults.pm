@@ -192,6 +192,23 @@ sub check_least_privilege
 		}
 	}
 	is($holders, 0, "$variant: no PostgreSQL process holds CAP_NET_ADMIN (" . scalar(@pids) . " processes, 4 sets each)");
+	if ($net_admin)
+	{
+		# started as the README's drop-in does (CAP_NET_ADMIN and CAP_SETPCAP
+		# ambient, the only ones in the bounding set): both gone from every
+		# set, the bounding set included
+		my @kept;
+		for my $pid (@pids)
+		{
+			my $status = eval { slurp_file("/proc/$pid/status") } // '';
+			for my $set ('CapInh', 'CapPrm', 'CapEff', 'CapAmb', 'CapBnd')
+			{
+				my ($hex) = $status =~ /^$set:\s+([0-9a-f]+)/m;
+				push @kept, "$pid:$set" if defined $hex && hex($hex) & ((1 << 12) | (1 << 8));
+			}
+		}
+		is(join(' ', @kept), '', "$variant: CAP_NET_ADMIN and CAP_SETPCAP in no set of any PostgreSQL process, bounding set included");
+	}
 	my $copy_caps = sql($primary, q{CREATE TEMP TABLE c (l text); COPY c FROM PROGRAM 'grep ^Cap /proc/self/status' WITH (FORMAT csv); SELECT string_agg(l, ' ') FROM c});
 	my ($amb) = $copy_caps =~ /CapAmb:\s+([0-9a-f]+)/;
 	my ($prm) = $copy_caps =~ /CapPrm:\s+([0-9a-f]+)/;
