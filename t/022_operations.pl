@@ -31,7 +31,8 @@ $t->{pids_before} = {};
 # subflows killed by ss -K are noticed at once; dead paths time out fast
 $lab->run($_, 'sysctl', '-qw', 'net.ipv4.tcp_retries2=3') for 'primary', 'standby';
 my %caps = (keep_net_admin => 1);
-my $conf = "walmptcp.check_interval = 500ms\nwal_retrieve_retry_interval = 1s\n";
+# the test framework turns restart_after_crash off; a DBA has it on
+my $conf = "restart_after_crash = on\nwalmptcp.check_interval = 500ms\nwal_retrieve_retry_interval = 1s\n";
 my $P1 = $lab->addr('primary', 1);
 my $S2 = $lab->addr('standby', 2);
 
