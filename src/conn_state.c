@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
@@ -157,6 +159,76 @@ use_owner_view(const WalmptcpConnEntry *e, Matched *m, int64 now)
 	}
 }
 
+/*
+ * A session's SQL calls within SNAPSHOT_REUSE_MS of each other share one
+ * kernel snapshot (of every registered connection): a query calling
+ * walmptcp_subflows(pid) per row of walmptcp_connections(), or a monitor
+ * polling in a loop, then costs one dump of the namespace's TCP sockets, not
+ * one per call.  Only client backends: the supervisor wants each tick fresh.
+ */
+#define SNAPSHOT_REUSE_MS	100
+
+static MemoryContext snapshot_cxt = NULL;
+static DiagSnapshot cached_snap;
+static uint64 *cached_inodes;
+static int	cached_n_inodes;
+static TimestampTz cached_at;
+
+static int
+inode_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a,
+				y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static DiagSocket *
+copy_sockets(const DiagSocket *from, int n)
+{
+	DiagSocket *to = palloc(Max(n, 1) * sizeof(DiagSocket));
+
+	if (n > 0)
+		memcpy(to, from, n * sizeof(DiagSocket));
+	return to;
+}
+
+/* A snapshot for these (sorted) inodes in the current memory context. */
+static void
+collect(const uint64 *inodes, int n, DiagSnapshot *snap)
+{
+	MemoryContext old;
+	TimestampTz now;
+
+	if (MyBackendType != B_BACKEND)
+	{
+		walmptcp_diag_collect(inodes, n, snap);
+		return;
+	}
+	now = GetCurrentTimestamp();
+	/* stale: other connections, older than the window, or the clock went back */
+	if (snapshot_cxt == NULL || cached_at == 0 || cached_n_inodes != n ||
+		memcmp(cached_inodes, inodes, n * sizeof(uint64)) != 0 ||
+		now < cached_at || TimestampDifferenceExceeds(cached_at, now, SNAPSHOT_REUSE_MS))
+	{
+		if (snapshot_cxt == NULL)
+			snapshot_cxt = AllocSetContextCreate(TopMemoryContext, "walmptcp snapshot",
+												 ALLOCSET_SMALL_SIZES);
+		cached_at = 0;			/* invalid until the dump succeeded */
+		MemoryContextReset(snapshot_cxt);
+		old = MemoryContextSwitchTo(snapshot_cxt);
+		walmptcp_diag_collect(inodes, n, &cached_snap);
+		cached_inodes = palloc(Max(n, 1) * sizeof(uint64));
+		memcpy(cached_inodes, inodes, n * sizeof(uint64));
+		MemoryContextSwitchTo(old);
+		cached_n_inodes = n;
+		cached_at = now;
+	}
+	*snap = cached_snap;
+	snap->mptcp = copy_sockets(cached_snap.mptcp, cached_snap.n_mptcp);
+	snap->tcp = copy_sockets(cached_snap.tcp, cached_snap.n_tcp);
+}
+
 /* Registry snapshot (optionally one pid) joined with a sock_diag dump. */
 Matched *
 walmptcp_match_connections(int filter_pid, int *count)
@@ -166,19 +238,22 @@ walmptcp_match_connections(int filter_pid, int *count)
 	Matched    *out;
 	uint64	   *inodes;
 	int			n = 0;
+	bool		wanted = false;
 	DiagSnapshot snap;
 	int64		now;
 
 	*count = 0;
+	/* every registered inode, so that one snapshot serves any pid */
 	inodes = palloc(Max(n_entries, 1) * sizeof(uint64));
 	for (int i = 0; i < n_entries; i++)
 	{
-		if (filter_pid == 0 || entries[i].pid == filter_pid)
-			inodes[n++] = entries[i].inode;
+		inodes[n++] = entries[i].inode;
+		wanted |= (filter_pid == 0 || entries[i].pid == filter_pid);
 	}
-	if (n == 0)
+	if (!wanted)
 		return NULL;			/* nothing to ask the kernel about */
-	walmptcp_diag_collect(inodes, n, &snap);
+	qsort(inodes, n, sizeof(uint64), inode_cmp);
+	collect(inodes, n, &snap);
 	/* the owner views' clock: a wall-clock step changes no age */
 	now = walmptcp_monotonic_us();
 	n = 0;

@@ -16,11 +16,20 @@
  *	 address ids.  Subflows are joined to their connection by token, never
  *	 by port: with port-based endpoints ("ip mptcp endpoint add ... port
  *	 5202 signal") a connection's subflows use ports other than its own.
- *	 (A port filter was tried and dropped: the kernel's bytecode audit
- *	 rejects naive OR chains, and no port set covers announced ports.)
  *	 Older kernels (6.1 and 6.12 were checked) emit the ULP part only to
  *	 CAP_NET_ADMIN;
  *	 is_subflow without has_subflow_info tells that case apart.
+ *
+ * The kernel cannot filter the TCP dump for us: inet_diag bytecode tests
+ * addresses, ports, devices, marks and cgroups, not the MPTCP token or ULP,
+ * and no port set covers a connection's subflows (announced ports, joins
+ * from the peer's ephemeral ports, on a walsender the same listen port as
+ * every client backend).  So the kernel reads every TCP socket of the
+ * namespace once per dump; what is kept is bounded here instead: the MPTCP
+ * sockets of the registered inodes, and of the TCP sockets only those that
+ * belong to them (their token, their tuple, or a registered inode).  Memory
+ * and the join then grow with the registered connections, not with the
+ * namespace's sockets.
  *
  *-------------------------------------------------------------------------
  */
@@ -52,12 +61,55 @@ typedef struct DumpState
 {
 	bool		mptcp;			/* dumping MPTCP sockets */
 	uint32		states;			/* bit mask of TCP states */
-	const uint64 *inodes;		/* TCP: plain sockets worth keeping */
+	const uint64 *inodes;		/* the sockets asked about; NULL: all */
 	int			n_inodes;
+	const struct DumpState *msks;	/* TCP: the MPTCP sockets kept */
+	bool		withheld_seen;	/* TCP: a subflow without its ULP info */
 	DiagSocket *items;
 	int			count;
 	int			capacity;
 } DumpState;
+
+static bool
+inode_wanted(const DumpState *st, uint64 inode)
+{
+	for (int i = 0; i < st->n_inodes; i++)
+		if (st->inodes[i] == inode)
+			return true;
+	return false;
+}
+
+/* Same addresses and ports (an MPTCP socket shows its initial subflow's). */
+static bool
+same_tuple(const DiagSocket *a, const DiagSocket *b)
+{
+	return a->family == b->family &&
+		a->local_port == b->local_port && a->remote_port == b->remote_port &&
+		memcmp(a->local, b->local, 16) == 0 && memcmp(a->remote, b->remote, 16) == 0;
+}
+
+/*
+ * A TCP socket the join may use: a registered plain socket, a subflow
+ * carrying the token of a kept MPTCP socket, or a socket with a kept MPTCP
+ * socket's tuple (its TCP socket after a fallback, or its initial subflow
+ * shown without ULP info).
+ */
+static bool
+tcp_wanted(const DumpState *st, const DiagSocket *s)
+{
+	if (inode_wanted(st, s->inode))
+		return true;
+	for (int i = 0; i < st->msks->count; i++)
+	{
+		const DiagSocket *m = &st->msks->items[i];
+
+		if (s->has_subflow_info && m->mptcp.token != 0 && s->token_loc == m->mptcp.token)
+			return true;
+		if (same_tuple(s, m))
+			return true;
+	}
+	return false;
+}
 
 static DiagSocket *
 next_item(DumpState *st)
@@ -84,16 +136,19 @@ on_message(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	}
 
-	/* of the plain TCP sockets, keep only those a registered process owns */
-	if (!st->mptcp && !s->is_subflow && st->states != (1U << WALMPTCP_TCP_LISTEN))
+	if (st->inodes == NULL)
+		return MNL_CB_OK;		/* listeners: all of them */
+	if (st->mptcp)
 	{
-		bool		wanted = false;
-
-		for (int i = 0; i < st->n_inodes && !wanted; i++)
-			wanted = (st->inodes[i] == s->inode);
-		if (!wanted)
+		if (!inode_wanted(st, s->inode))
 			st->count--;
+		return MNL_CB_OK;
 	}
+	/* seen on any subflow: the kernel withholds details from us */
+	if (s->is_subflow && !s->has_subflow_info)
+		st->withheld_seen = true;
+	if (!tcp_wanted(st, s))
+		st->count--;
 	return MNL_CB_OK;
 }
 
@@ -182,8 +237,10 @@ walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 	DumpState	mptcp = {0},
 				tcp = {0};
 
-	tcp.inodes = inodes;
-	tcp.n_inodes = n_inodes;
+	/* the MPTCP dumps come first: the TCP dumps keep what belongs to them */
+	mptcp.inodes = tcp.inodes = inodes;
+	mptcp.n_inodes = tcp.n_inodes = n_inodes;
+	tcp.msks = &mptcp;
 	tcp.states = mptcp.states = DIAG_STATES_WANTED;
 
 	dump_all(&mptcp, &tcp);
@@ -192,9 +249,7 @@ walmptcp_diag_collect(const uint64 *inodes, int n_inodes, DiagSnapshot *snap)
 	snap->n_mptcp = mptcp.count;
 	snap->tcp = tcp.items;
 	snap->n_tcp = tcp.count;
-	snap->details_withheld = false;
-	for (int i = 0; i < tcp.count && !snap->details_withheld; i++)
-		snap->details_withheld = tcp.items[i].is_subflow && !tcp.items[i].has_subflow_info;
+	snap->details_withheld = tcp.withheld_seen;
 }
 
 /*

@@ -20,9 +20,10 @@ typedef struct DiagSnapshot
 } DiagSnapshot;
 
 /*
- * Dump every MPTCP socket of this network namespace, every MPTCP subflow,
- * and the plain TCP sockets whose inode is in inodes (the others are read
- * and dropped).  Errors are reported with ereport(ERROR).
+ * The MPTCP sockets whose inode is in inodes, their subflows (by token) and
+ * TCP sockets (by tuple), and the plain TCP sockets whose inode is in
+ * inodes.  The kernel reads every socket of the namespace; the others are
+ * dropped as they arrive.  Errors are reported with ereport(ERROR).
  */
 extern void walmptcp_diag_collect(const uint64 *inodes, int n_inodes,
 								  DiagSnapshot *snap);
