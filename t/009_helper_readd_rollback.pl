@@ -110,6 +110,16 @@ unlike(endpoint_s2(), qr/\bsubflow\b/, 'add and rollback failed: the kernel inde
 like($before, qr/\bsubflow\b/, '... which it had before');
 $standby->stop;
 
+# Give the host back the endpoint case 2 cost it (as a DBA following the
+# HINT would), so that case 3 starts from the same endpoints as case 1.
+my ($lost_id, $lost_dev) = $before =~ /id (\d+) .*dev (\S+)/;
+if (my ($implicit) = endpoint_s2() =~ /id (\d+)/)
+{
+	$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'del', 'id', $implicit);
+}
+$lab->run('standby', 'ip', 'mptcp', 'endpoint', 'add', $S2, 'dev', $lost_dev, 'id', $lost_id, 'subflow');
+like(endpoint_s2(), qr/\bsubflow\b/, 'the lost endpoint added back by hand');
+
 # 3. the endpoint with the id the supervisor asked for was replaced meanwhile
 my $hold = PostgreSQL::Test::Utils::tempdir('hold') . '/held';
 ($standby, $before, $log) = readd_with_failures('replaced', 0, $hold);
