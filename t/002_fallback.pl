@@ -180,7 +180,9 @@ chmod 0644, "$svcdir/default.conf", "$svcdir/named.conf";
 	$primary->restart;
 	$standby2->restart;
 }
-my $listeners = $lab->run('primary', 'ss', '-Mltn');
+# (ss -M lists MPTCP sockets only; with -t it would add every TCP listener,
+# an MPTCP listener's own TCP socket included)
+my $listeners = $lab->run('primary', 'ss', '-HMln');
 like($listeners, qr/\s0\.0\.0\.0:$port\s/, 'IPv6 MPTCP refused: the IPv4 listen socket is MPTCP');
 unlike($listeners, qr/\[::\]:$port\s/, '... the IPv6 one is not');
 ok($primary->log_contains(qr/walmptcp: the server listens with Multipath TCP/, $offset),
