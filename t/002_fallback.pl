@@ -216,7 +216,7 @@ SKIP:
 	is($rc, 0, 'servicefile= without mptcp, the default file with it: accepted') or diag $err;
 	($rc, $out, $err) = $primary->psql('postgres',
 		"SELECT mode FROM walmptcp_parse_conninfo('service=y mptcp=1')");
-	like($err, qr/sets it in "\Q$svcdir\/default.conf\E", line 3/, 'control: without servicefile= the default file decides');
+	like($err, qr/sets it in "\Q$svcdir\/default.conf\E", line 5/, 'control: without servicefile= the default file decides');
 	($rc, $out, $err) = $primary->psql('postgres',
 		"SELECT mode FROM walmptcp_parse_conninfo('service=x mptcp=1')");
 	is($rc, 0, 'control: service x of the default file does not set mptcp') or diag $err;
