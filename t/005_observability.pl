@@ -186,6 +186,11 @@ like($err, qr/permission denied for function walmptcp_connections/, 'REVOKE work
 my $standby2 = $lab->make_standby($primary, name => 'sby2',
 	conninfo => "host=$P1 port=$port mptcp=0 application_name=sby2");
 $primary->wait_for_catchup($standby2);
+# (the walsender can report the standby's position before its walreceiver,
+# started anew by the startup process on 19, has registered)
+WalmptcpLab::wait_for(sub {
+	$standby2->safe_psql('postgres', "SELECT count(*) FROM walmptcp_connections() WHERE role = 'walreceiver'") > 0
+}, 30);
 is($standby2->safe_psql('postgres',
 		"SELECT mptcp, fallback_reason, subflows, token IS NULL FROM walmptcp_connections()"),
 	'f|mptcp=off was asked for|1|t', 'mptcp=0: mptcp false with its reason, one subflow');
