@@ -78,6 +78,42 @@ cmp_ok(scalar(grep { /walmptcp|sock_diag|netlink/i && !/WARNING/ } @errors), '<=
 cmp_ok($fd1, '<=', $fd0, 'no descriptor leaked');
 cmp_ok($rss1, '<=', $rss0 + 1024, 'memory flat (within 1 MB)');
 
+# A probe connection whose subflows cannot be read is closed all the same
+# (it stayed open, in CLOSE_WAIT once the server gave up on it, one per
+# failed probe).  Test builds only (-DWALMPTCP_TEST_HOOKS, as test/run-tests
+# builds): the supervisor's first 3 probes fail as sock_diag does, then it
+# sees again.  Its sockets are counted against a supervisor without the hook.
+sub sockets { return scalar grep { (readlink($_) // '') =~ /^socket:/ } glob("/proc/$_[0]/fd/*") }
+my $hook_failures = 3;
+SKIP:
+{
+	my $so = $standby->config_data('--pkglibdir') . '/walmptcp.so';
+	skip "$so is a production build: no test hooks (test/run-tests builds with -DWALMPTCP_TEST_HOOKS)", 3
+	  unless index(slurp_file($so), 'WALMPTCP_TEST_PROBE_DIAG_FAILS') >= 0;
+	$log_from = -s $standby->logfile;
+	{
+		local $ENV{WALMPTCP_TEST_PROBE_DIAG_FAILS} = $hook_failures;
+		$standby->restart;
+	}
+	# the first probe 2 s after the walreceiver is seen, then 1, 2, 4 s (back-off)
+	ok(WalmptcpLab::wait_for(sub {
+		substr(slurp_file($standby->logfile), $log_from) =~ /sees the replication connections again, after $hook_failures failed/
+	}, 60), "$hook_failures probes failed, then the supervisor sees again");
+	$sup = supervisor_pid($standby);
+	my $with_hook = sockets($sup);
+	$log = substr(slurp_file($standby->logfile), $log_from);
+	my $hook_reports = () = $log =~ /could not look at the replication connections: sock_diag read of a probe/g;
+	$standby->restart;
+	ok(WalmptcpLab::wait_for(sub {
+		$standby->safe_psql('postgres',
+			q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp}) >= 2
+	}, 60), 'without the hook: the walreceiver is seen with its subflows');
+	sleep 6;	# its probe: 2 s after it was seen, 1.5 s long
+	my $without = sockets(supervisor_pid($standby));
+	diag "SUMMARY probe reads failing $hook_failures times: $hook_reports report(s); supervisor sockets $with_hook (hook) vs $without (no hook)";
+	cmp_ok($with_hook, '<=', $without, 'no probe connection left open by a failed probe');
+}
+
 # Without the filter: the supervisor sees, and nothing is left over.
 $standby->restart;
 ok(WalmptcpLab::wait_for(sub {
