@@ -159,11 +159,14 @@ if (my $minutes = $ENV{WALMPTCP_LONG_SOAK})
 		$faults++;
 		$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 100)');
 		sleep 30;
-		push @rows, [ int((time - $t0) / 60), $faults, fds($sup), rss_kb($sup) ]
-		  if !@rows || int((time - $t0) / 60) > $rows[-1][0];
+		next if @rows && int((time - $t0) / 60) <= $rows[-1][0];
+		# the events of the last minute, by kind (the ring holds 512)
+		my $recent = $standby->safe_psql('postgres',
+			q{SELECT coalesce(string_agg(event || ' ' || n, ', ' ORDER BY event), '-') FROM (SELECT event, count(*) n FROM walmptcp_events() WHERE event_time > now() - interval '60 s' GROUP BY 1) e});
+		push @rows, [ int((time - $t0) / 60), $faults, fds($sup), rss_kb($sup), $recent ];
 	}
-	diag "SUMMARY long soak: minute faults fds rss_kB";
-	diag sprintf('  %3d %4d %3d %6d', @$_) for @rows;
+	diag "SUMMARY long soak: minute faults fds rss_kB events_in_the_last_minute";
+	diag sprintf('  %3d %4d %3d %6d %s', @$_) for @rows;
 	my $events = $standby->safe_psql('postgres',
 		q{SELECT string_agg(event || ' ' || n, ', ') FROM (SELECT event, count(*) n FROM walmptcp_events() GROUP BY 1) e});
 	diag "  events: $events";
