@@ -76,6 +76,28 @@ connect_within(int fd, const struct sockaddr_storage *ss, socklen_t len, int tim
 	return err;
 }
 
+#ifdef WALMPTCP_TEST_HOOKS
+/*
+ * Tests only (WALMPTCP_TEST_PROBE_DIAG_FAILS=N): the first N probes' reads
+ * of their subflows fail with an ERROR, as a transient sock_diag failure
+ * does, so that t/024 can check that the probe connection is closed all the
+ * same.  The message is always the same, as a persistent failure's is.
+ */
+static void
+test_fail_probe_diag(void)
+{
+	static int	failed = 0;
+	const char *n = getenv("WALMPTCP_TEST_PROBE_DIAG_FAILS");
+
+	if (n == NULL || failed >= atoi(n))
+		return;
+	failed++;
+	ereport(ERROR,
+			(errcode(ERRCODE_SYSTEM_ERROR),
+			 errmsg("sock_diag read of a probe connection failed (test hook WALMPTCP_TEST_PROBE_DIAG_FAILS)")));
+}
+#endif
+
 bool
 probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 {
@@ -116,6 +138,9 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 			uint64		inode = (uint64) st.st_ino;
 
 			memset(&m, 0, sizeof(m));
+#ifdef WALMPTCP_TEST_HOOKS
+			test_fail_probe_diag();
+#endif
 			walmptcp_diag_collect(&inode, 1, &snap);
 			walmptcp_match_inode(&snap, inode, &m);
 			if (m.msk != NULL && (m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)

@@ -213,8 +213,9 @@ walmptcp_supervisor_main(Datum arg)
 	}
 	PG_CATCH();
 	{
-		EmitErrorReport();
-		FlushErrorState();
+		/* the first failed look, reported as the later ones are */
+		MemoryContextSwitchTo(TopMemoryContext);
+		tick_failed();
 	}
 	PG_END_TRY();
 	tick_context = AllocSetContextCreate(TopMemoryContext, "walmptcp supervisor",

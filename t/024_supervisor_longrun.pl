@@ -78,6 +78,42 @@ cmp_ok(scalar(grep { /walmptcp|sock_diag|netlink/i && !/WARNING/ } @errors), '<=
 cmp_ok($fd1, '<=', $fd0, 'no descriptor leaked');
 cmp_ok($rss1, '<=', $rss0 + 1024, 'memory flat (within 1 MB)');
 
+# A probe connection whose subflows cannot be read is closed all the same
+# (it stayed open, in CLOSE_WAIT once the server gave up on it, one per
+# failed probe).  Test builds only (-DWALMPTCP_TEST_HOOKS, as test/run-tests
+# builds): the supervisor's first 3 probes fail as sock_diag does, then it
+# sees again.  Its sockets are counted against a supervisor without the hook.
+sub sockets { return scalar grep { (readlink($_) // '') =~ /^socket:/ } glob("/proc/$_[0]/fd/*") }
+my $hook_failures = 3;
+SKIP:
+{
+	my $so = $standby->config_data('--pkglibdir') . '/walmptcp.so';
+	skip "$so is a production build: no test hooks (test/run-tests builds with -DWALMPTCP_TEST_HOOKS)", 3
+	  unless index(slurp_file($so), 'WALMPTCP_TEST_PROBE_DIAG_FAILS') >= 0;
+	$log_from = -s $standby->logfile;
+	{
+		local $ENV{WALMPTCP_TEST_PROBE_DIAG_FAILS} = $hook_failures;
+		$standby->restart;
+	}
+	# the first probe 2 s after the walreceiver is seen, then 1, 2, 4 s (back-off)
+	ok(WalmptcpLab::wait_for(sub {
+		substr(slurp_file($standby->logfile), $log_from) =~ /sees the replication connections again, after $hook_failures failed/
+	}, 60), "$hook_failures probes failed, then the supervisor sees again");
+	$sup = supervisor_pid($standby);
+	my $with_hook = sockets($sup);
+	$log = substr(slurp_file($standby->logfile), $log_from);
+	my $hook_reports = () = $log =~ /could not look at the replication connections: sock_diag read of a probe/g;
+	$standby->restart;
+	ok(WalmptcpLab::wait_for(sub {
+		$standby->safe_psql('postgres',
+			q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp}) >= 2
+	}, 60), 'without the hook: the walreceiver is seen with its subflows');
+	sleep 6;	# its probe: 2 s after it was seen, 1.5 s long
+	my $without = sockets(supervisor_pid($standby));
+	diag "SUMMARY probe reads failing $hook_failures times: $hook_reports report(s); supervisor sockets $with_hook (hook) vs $without (no hook)";
+	cmp_ok($with_hook, '<=', $without, 'no probe connection left open by a failed probe');
+}
+
 # Without the filter: the supervisor sees, and nothing is left over.
 $standby->restart;
 ok(WalmptcpLab::wait_for(sub {
@@ -123,11 +159,14 @@ if (my $minutes = $ENV{WALMPTCP_LONG_SOAK})
 		$faults++;
 		$primary->safe_psql('postgres', 'INSERT INTO t SELECT generate_series(1, 100)');
 		sleep 30;
-		push @rows, [ int((time - $t0) / 60), $faults, fds($sup), rss_kb($sup) ]
-		  if !@rows || int((time - $t0) / 60) > $rows[-1][0];
+		next if @rows && int((time - $t0) / 60) <= $rows[-1][0];
+		# the events of the last minute, by kind (the ring holds 512)
+		my $recent = $standby->safe_psql('postgres',
+			q{SELECT coalesce(string_agg(event || ' ' || n, ', ' ORDER BY event), '-') FROM (SELECT event, count(*) n FROM walmptcp_events() WHERE event_time > now() - interval '60 s' GROUP BY 1) e});
+		push @rows, [ int((time - $t0) / 60), $faults, fds($sup), rss_kb($sup), $recent ];
 	}
-	diag "SUMMARY long soak: minute faults fds rss_kB";
-	diag sprintf('  %3d %4d %3d %6d', @$_) for @rows;
+	diag "SUMMARY long soak: minute faults fds rss_kB events_in_the_last_minute";
+	diag sprintf('  %3d %4d %3d %6d %s', @$_) for @rows;
 	my $events = $standby->safe_psql('postgres',
 		q{SELECT string_agg(event || ' ' || n, ', ') FROM (SELECT event, count(*) n FROM walmptcp_events() GROUP BY 1) e});
 	diag "  events: $events";
