@@ -58,11 +58,11 @@ UNIT_TESTS = test/unit/page_write_test test/unit/conninfo_diff_test test/unit/ow
 # UNIT_CPPFLAGS=-IDIR: a directory with newer linux/tcp.h and linux/mptcp.h
 # (and what they include) than the system's, for the owner-view stride test
 UNIT_CPPFLAGS ?=
-test/unit/page_write_test: test/unit/page_write_test.c src/page_write.c src/page_write.h
+test/unit/page_write_test: test/unit/page_write_test.c test/unit/tap.h src/page_write.c src/page_write.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
 test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/conninfo_scan.c src/conninfo_scan.h
 	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
-test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c src/owner_subflows.c src/owner_subflows.h src/kernel_uapi.h
+test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c test/unit/tap.h src/owner_subflows.c src/owner_subflows.h src/kernel_uapi.h
 	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) -o $@ test/unit/owner_view_stride_test.c src/owner_subflows.c -Wl,--wrap=getsockopt
 test/unit/service_file_test: test/unit/service_file_test.c src/service_file.c src/service_file.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/service_file_test.c src/service_file.c

@@ -28,17 +28,7 @@
 
 #define MAX_FAKE_SUBFLOWS 20
 
-static int	tests = 0;
-static int	failed = 0;
-
-static void
-ok(int cond, const char *what)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, what);
-}
+#include "tap.h"
 
 /* The fake kernel: its struct sizes and the subflows of the socket. */
 static unsigned int kernel_tcpi_size;

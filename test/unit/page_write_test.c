@@ -19,17 +19,7 @@
 
 #include "../../src/page_write.h"
 
-static int	tests = 0;
-static int	failed = 0;
-
-static void
-ok(int cond, const char *what)
-{
-	tests++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests, what);
-}
+#include "tap.h"
 
 /* Does a store to addr succeed?  Tried in a child: a fault kills only it. */
 static int
