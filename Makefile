@@ -1,4 +1,6 @@
 # walmptcp: streaming and logical replication over Multipath TCP
+#
+# Copyright (c) 2026, the walmptcp authors
 
 MODULE_big = walmptcp
 OBJS = \

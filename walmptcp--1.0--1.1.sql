@@ -1,4 +1,5 @@
 /* walmptcp--1.0--1.1.sql */
+-- Copyright (c) 2026, the walmptcp authors
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION walmptcp UPDATE TO '1.1'" to load this file. \quit

@@ -1,4 +1,5 @@
 /* walmptcp--1.0.sql */
+-- Copyright (c) 2026, the walmptcp authors
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION walmptcp" to load this file. \quit

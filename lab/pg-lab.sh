@@ -19,6 +19,8 @@
 # CAP_NET_ADMIN when PGLAB_NET_ADMIN=1 (the supervisor's endpoint repair).
 # pg-lab.sh sets no trap: the caller owns its traps and makes pglab_cleanup
 # part of its EXIT (and INT, TERM) trap before the first pglab_up.
+#
+# Copyright (c) 2026, the walmptcp authors
 
 PGLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB="$PGLAB_TOP/lab/walmptcp-lab"

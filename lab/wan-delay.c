@@ -15,6 +15,8 @@
  * constant delay keeps the order; ppoll() until the next frame is due.
  * The interfaces must not aggregate (GRO/TSO off): frames up to the MTU.
  * Prints counters on SIGTERM/SIGINT and exits.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -19,6 +19,8 @@
  *                        19: "... sequencesync worker" too.  (Parallel apply
  *                        workers, 16+, never connect.)
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_COMPAT_H

@@ -10,6 +10,8 @@
  * Used by the SQL functions and by the supervisor (also for its probe
  * connections, so that both are measured the same way).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -3,6 +3,8 @@
  * conn_state.h
  *	  A registered replication connection and its kernel state.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_CONN_STATE_H

@@ -12,6 +12,8 @@
  * TopMemoryContext).  Nothing here looks at the kernel or decides anything:
  * that is observation.c and repair_policy.c.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

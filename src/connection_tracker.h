@@ -8,6 +8,8 @@
  * State only: nothing here looks at the kernel or decides anything.  The
  * decisions are in repair_policy.h, the looking in observation.h.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_CONNECTION_TRACKER_H

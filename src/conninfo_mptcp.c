@@ -7,6 +7,8 @@
  * connection string; this file turns its value into a mode and reports
  * invalid values, in PostgreSQL's terms (palloc, ereport).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -33,6 +33,8 @@
  * Plain C without PostgreSQL (malloc, no ereport): test/unit compares it
  * with libpq's own parser and test/fuzz fuzzes it.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>

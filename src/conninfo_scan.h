@@ -3,6 +3,8 @@
  * conninfo_scan.h
  *	  The "mptcp" keyword of a libpq connection string (PostgreSQL-free).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_CONNINFO_SCAN_H

@@ -9,6 +9,8 @@
  * past the message.  Plain C without PostgreSQL: test/fuzz feeds it raw
  * bytes.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <string.h>

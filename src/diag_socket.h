@@ -4,6 +4,8 @@
  *	  One socket as the kernel's sock_diag describes it, and the parser of
  *	  its message (PostgreSQL-free: test/fuzz feeds the parser raw bytes).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_DIAG_SOCKET_H

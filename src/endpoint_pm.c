@@ -12,6 +12,8 @@
  * shared by every MPTCP connection of the network namespace: removing it
  * closes that path's subflows on all of them for a moment.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <errno.h>

@@ -6,6 +6,8 @@
  * Plain C without palloc or ereport: also used by the endpoint helper
  * process, which must never jump into PostgreSQL's error handling.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_ENDPOINT_PM_H

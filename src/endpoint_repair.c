@@ -15,6 +15,8 @@
  *	   endpoint is left alone until the oldest of them is an hour old.
  * The helper process (net_admin.c) does the remove-and-add itself.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -4,6 +4,8 @@
  *	  In-place repair: which endpoint owns a lost subflow, and re-adding it
  *	  within limits (path answers, spacing, circuit breaker).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_ENDPOINT_REPAIR_H

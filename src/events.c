@@ -9,6 +9,8 @@
  * a spinlock: a reader copies the whole ring (about 200 kB).  The SQL
  * function walmptcp_events() is in stat_functions.c.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

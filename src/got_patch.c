@@ -13,6 +13,8 @@
  * resolved at load time and the GOT is read-only afterwards; page_write.c
  * lifts the protection for the store and puts back exactly what was there.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

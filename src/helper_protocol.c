@@ -4,6 +4,8 @@
  *	  The endpoint helper's request and reply, who may send a request, and
  *	  waiting for the reply to one request.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef _GNU_SOURCE

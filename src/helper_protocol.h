@@ -7,6 +7,8 @@
  * Plain C without palloc or ereport: the helper process uses it, and the
  * unit test (test/unit/helper_protocol_test.c) runs it alone.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_HELPER_PROTOCOL_H

@@ -6,6 +6,8 @@
  * Plain C, no PostgreSQL: also used by the endpoint helper's code.  Each
  * value is the kernel's own; the comment says since when it exists.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_KERNEL_UAPI_H

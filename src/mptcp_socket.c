@@ -23,6 +23,8 @@
  * (CONFIG_MPTCP_IPV6=n) still gives IPv4 sockets MPTCP.  Replication processes are short-lived per connection, so a kernel
  * that gains MPTCP is noticed at the next reconnect.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -35,6 +35,8 @@
  * helper checks each request's SCM_CREDENTIALS (helper_protocol.c): no
  * process but the supervisor can ask for an endpoint to be re-added.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

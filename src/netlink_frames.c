@@ -12,6 +12,8 @@
  * CAP_NET_ADMIN; the check costs one pass over the headers and makes the
  * parsers safe on any input.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdint.h>

@@ -4,6 +4,8 @@
  *	  Is a received netlink buffer a sequence of well-framed messages?
  *	  (PostgreSQL-free.)
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_NETLINK_FRAMES_H

@@ -28,6 +28,8 @@
  *	 repair_relearn_full_set, dropping paths repair_actions.c's
  *	 repair_by_reconnect.)
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

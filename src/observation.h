@@ -3,6 +3,8 @@
  * observation.h
  *	  What the supervisor looks at each tick (observation.c).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_OBSERVATION_H

@@ -14,6 +14,8 @@
  * num_subflows counts every subflow, also those the buffer had no room
  * for; the returned length says how many entries were written.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <string.h>

@@ -3,6 +3,8 @@
  * owner_subflows.h
  *	  A process reads the subflows of its own MPTCP socket (PostgreSQL-free).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_OWNER_SUBFLOWS_H

@@ -25,6 +25,8 @@
  * stopped before shared-memory exit (walsender_registration.c), and the
  * registry publishes nothing once the process is exiting.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -15,6 +15,8 @@
  *
  * Plain C without PostgreSQL: test/unit builds it alone.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <inttypes.h>

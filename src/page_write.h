@@ -3,6 +3,8 @@
  * page_write.h
  *	  Store one pointer into a page that may be read-only (PostgreSQL-free).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_PAGE_WRITE_H

@@ -8,6 +8,8 @@
  * check at once.  ss shows a probe as a second MPTCP connection to the
  * server while it lasts (PROBE_WAIT_MS).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -4,6 +4,8 @@
  *	  Probes the supervisor sends before it acts: what a fresh MPTCP
  *	  connection gets, and whether a path answers at all.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_PATH_PROBE_H

@@ -29,6 +29,8 @@
  *		   (ActiveChildList) is assigned with pid 0 before fork, its rw
  *		   points at the worker, and pid is set after fork.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

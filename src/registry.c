@@ -16,6 +16,8 @@
  * backends that connect for subscription DDL).  When full, the connection
  * works as usual but is not shown; the process logs that once.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

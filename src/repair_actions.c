@@ -10,6 +10,8 @@
  * fresh connection gets, whether the process is still there) and does what
  * it decided.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

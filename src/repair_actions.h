@@ -3,6 +3,8 @@
  * repair_actions.h
  *	  Carrying out the supervisor's repair policy on one connection.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_REPAIR_ACTIONS_H

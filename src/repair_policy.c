@@ -20,6 +20,8 @@
  *	 off; after MAX_ATTEMPTS it gives up for GIVE_UP_MS, counted from the
  *	 give-up.  At most one probe connection per tick.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

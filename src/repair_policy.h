@@ -7,6 +7,8 @@
  * Functions of tracker state, time and the facts passed in: none of them
  * touches a socket, netlink or another process (repair_actions.h does).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_REPAIR_POLICY_H

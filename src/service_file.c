@@ -18,6 +18,8 @@
  *
  * The first file that has the service decides.  Plain C without PostgreSQL.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>

@@ -3,6 +3,8 @@
  * service_file.h
  *	  Does a libpq connection service set a given keyword? (PostgreSQL-free)
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_SERVICE_FILE_H

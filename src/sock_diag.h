@@ -3,6 +3,8 @@
  * sock_diag.h
  *	  What the kernel says about MPTCP sockets and TCP subflows.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_SOCK_DIAG_H

@@ -3,6 +3,8 @@
  * sql_functions.c
  *	  SQL-callable functions of walmptcp 1.0.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -6,6 +6,8 @@
  *	  the supervisor's events (events.c).  Roles without pg_read_all_stats
  *	  get addresses, byte counters and details as NULL.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -3,6 +3,8 @@
  * subflow_path.c
  *	  Subflow paths and sets of them (see subflow_path.h).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

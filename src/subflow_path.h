@@ -13,6 +13,8 @@
  * subflow whose other end died can linger beside its successor and must not
  * make a degraded set look whole.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_SUBFLOW_PATH_H

@@ -26,6 +26,8 @@
  *	 repair_actions.c		doing it: endpoint re-adds, probe connections,
  *							the signal asking for a reconnect
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -27,6 +27,8 @@
  * set, and SHOW): a refusal there would log "getsockopt(...) failed" and
  * skip the set, so it is answered with the kernel's default instead.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

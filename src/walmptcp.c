@@ -7,6 +7,8 @@
  * shared_preload_libraries is processed: before the listen sockets exist and
  * before any replication process is forked, so every child inherits it.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -3,6 +3,8 @@
  * walmptcp.h
  *	  Declarations shared by the walmptcp source files.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef WALMPTCP_H

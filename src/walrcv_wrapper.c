@@ -11,6 +11,8 @@
  * wrapped table.  Replacing members rather than copying the struct keeps
  * walmptcp independent of the struct's size in a given minor release.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -8,6 +8,8 @@
  * and registers it.  It is also where every client backend lets go of the
  * endpoint helper's socket (only the supervisor talks to the helper).
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

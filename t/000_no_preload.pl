@@ -1,5 +1,7 @@
 # Without shared_preload_libraries walmptcp changes nothing and its functions
 # say why they cannot work.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -1,5 +1,7 @@
 # Streaming replication over MPTCP in a two-path lab, checked against what
 # the kernel itself shows (ss), not against walmptcp's own word.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -1,5 +1,7 @@
 # prefer falls back to TCP with one LOG line naming the reason, require fails
 # clearly and the walreceiver keeps retrying; invalid values are reported.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

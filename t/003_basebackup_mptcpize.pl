@@ -1,6 +1,8 @@
 # pg_basebackup through Debian's mptcpize gets an MPTCP connection to the
 # walmptcp listener, with subflows on both paths: the recipe for building a
 # standby over every path.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -1,4 +1,6 @@
 # TLS over MPTCP: sslmode=require still gets every path.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

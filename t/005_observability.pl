@@ -1,5 +1,7 @@
 # walmptcp_connections() and walmptcp_subflows() agree with ss(8) for the
 # same connection, on the primary and on the standby.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

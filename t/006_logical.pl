@@ -1,6 +1,8 @@
 # Logical replication over MPTCP: tablesync (the big COPY) and apply use every
 # path; ALTER SUBSCRIPTION ... CONNECTION switches modes; require against a
 # publisher without walmptcp fails clearly in the worker, which retries.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

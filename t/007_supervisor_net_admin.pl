@@ -1,5 +1,7 @@
 # Supervisor with CAP_NET_ADMIN at server start (both nodes): lost subflows
 # are re-created in place by re-adding endpoints; the walreceiver stays.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

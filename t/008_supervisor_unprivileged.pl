@@ -1,5 +1,7 @@
 # Supervisor without privileges: lost subflows come back by making the
 # walreceiver reconnect once a probe shows the lost path answers again.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

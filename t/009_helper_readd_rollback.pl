@@ -15,6 +15,8 @@
 #
 # These hooks exist only in a test build (-DWALMPTCP_TEST_HOOKS, as
 # test/run-tests builds); with a production build the test is skipped.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -3,6 +3,8 @@
 # standby2 link crosses the paths too; both hosts announce and open subflows
 # (--endpoint-flags both).  Every node holds CAP_NET_ADMIN at start, so the
 # endpoint helper exists and a needless endpoint re-add would show.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -4,6 +4,8 @@
 # fullmesh` endpoint on its address.  One connection gets 1 + 4 subflows, all
 # on the same address pair but different ports: the kernel shows them, and
 # walmptcp_subflows() must show the same rows (it used to show 1 of 5).
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

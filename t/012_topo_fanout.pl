@@ -1,5 +1,7 @@
 # Topology 3: one primary with three physical standbys (all in the standby
 # namespace, each on its own port) and one logical subscriber at once.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -4,6 +4,8 @@
 # apply worker to its publisher (the other's port).  mptcp=1 everywhere;
 # both hosts announce and open subflows (--endpoint-flags both), since each
 # is client and server.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

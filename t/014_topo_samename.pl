@@ -2,6 +2,8 @@
 # one subscriber, both to the same publisher (slots named apart, since slot
 # names are per server).  The publisher then has two walsenders with the
 # same application_name, the subscriber two apply workers of the same name.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

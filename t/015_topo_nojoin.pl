@@ -4,6 +4,8 @@
 # subflow; the joins on path 2 stay unanswered.  The supervisor must not
 # flap: no reconnect, no endpoint re-add.  Once unprivileged, once with
 # CAP_NET_ADMIN (the endpoint helper) on both nodes.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -5,6 +5,8 @@
 # a settle window of 15 s, a whole soak with no reconnect or repair event and
 # no endpoint changed by walmptcp.  Both nodes hold CAP_NET_ADMIN, so that
 # walmptcp could (wrongly) put the DBA's endpoints back.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

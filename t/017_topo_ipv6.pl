@@ -1,5 +1,7 @@
 # Topology 8: IPv6 only (every conninfo host is an fd77:: address) and a
 # primary on a port other than 5432.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

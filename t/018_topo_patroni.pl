@@ -6,6 +6,8 @@
 # leader's Patroni and PostgreSQL killed, the old node back as a replica);
 # no walmptcp ERROR/FATAL in any server log; a table written before and
 # through the switches is equal on both nodes.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -6,6 +6,8 @@
 # are injected with a seccomp filter around the servers
 # (test/tools/refuse-sockopt): the kernel answers with the errno, as the old
 # kernels do, for every socket (MPTCP or not).
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -5,6 +5,8 @@
 # guardian stands between them and exits 0 whatever becomes of the helper.
 # Here: a PID namespace (unshare --pid --fork), postgres exec'd as its PID 1
 # with CAP_NET_ADMIN (so the helper starts), the helper killed with SIGKILL.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use IPC::Run;

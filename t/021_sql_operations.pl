@@ -2,6 +2,8 @@
 # restore, an extension in a schema of its own, an empty search_path,
 # unprivileged monitoring roles, and ALTER EXTENSION UPDATE from 1.0 to 1.1
 # on a node that streams over MPTCP.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

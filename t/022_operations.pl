@@ -13,6 +13,8 @@
 # through a reconnect;
 #  4. promotion of the standby: its walmptcp functions answer;
 # and at the end no ERROR or FATAL message about walmptcp in either log.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;

@@ -8,6 +8,8 @@
 # fault; checks that streaming went on while one path lived; the time from
 # "path restored" to the full subflow set on both sides; at the end, primary
 # and standby hold the same rows.
+#
+# Copyright (c) 2026, the walmptcp authors
 package SupervisorFaults;
 
 use strict;

@@ -31,6 +31,8 @@
 #      namespace the same at the end as before the soak;
 #  (d) the written tables have the same count and checksum on every node
 #      once caught up.
+#
+# Copyright (c) 2026, the walmptcp authors
 package Topology;
 
 use strict;

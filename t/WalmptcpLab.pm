@@ -15,6 +15,8 @@
 # The lab is torn down at exit, also when a test dies.  Load this module
 # before PostgreSQL::Test::Cluster so that Cluster's END (which stops the
 # nodes through their wrappers) runs before the namespaces disappear.
+#
+# Copyright (c) 2026, the walmptcp authors
 package WalmptcpLab;
 
 use strict;

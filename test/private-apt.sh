@@ -9,6 +9,8 @@
 #
 # Nothing is installed on the host: callers download (apt-get download,
 # apt-get source --download-only) and extract.
+#
+# Copyright (c) 2026, the walmptcp authors
 
 private_apt_setup() {
 	PRIVATE_APT_DIR=$1

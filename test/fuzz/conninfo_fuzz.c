@@ -2,6 +2,8 @@
  * libFuzzer target: src/conninfo_scan.c against libpq's own parser.  The
  * input is a connection string S' (see test/unit/conninfo_oracle.h); a
  * disagreement aborts, so libFuzzer keeps the input.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <stdint.h>
 

@@ -3,6 +3,8 @@
  * raw netlink messages, as a dump answer arrives (seeds: real answers of
  * this kernel, test/fuzz/capture-seeds).  Each message is parsed as from a
  * dump of MPTCP sockets and as from one of TCP sockets.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,6 +3,8 @@
  * (src/endpoint_pm.c).  The first byte chooses the parser: even, the
  * endpoint dump (GET_ADDR); odd, the limits (GET_LIMITS); the rest is the
  * raw answer (seeds: real answers, test/fuzz/capture-seeds).
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <stdint.h>
 #include <stdlib.h>

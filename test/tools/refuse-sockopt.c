@@ -15,6 +15,8 @@
  * that option fails, in CMD and everything it starts.  Used by
  * t/019_tcp_option_refusals.pl and t/002_fallback.pl (the lab's
  * WALMPTCP_LAB_WRAP).
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <errno.h>
 #include <linux/netlink.h>

@@ -11,6 +11,8 @@
  *
  * Prints a summary line; exit status 1 and the first disagreements when
  * walmptcp and libpq disagree on any string.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <stdint.h>
 

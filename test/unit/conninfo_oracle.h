@@ -16,6 +16,8 @@
  * - libpq rejects S': the string walmptcp hands to libpq must be rejected
  *   with the same error (compared up to its first quote, since some errors
  *   quote the whole string, which is shorter without the keyword).
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,6 +10,8 @@
  * 2. Who may send (SCM_CREDENTIALS): this process as "postmaster"; as a
  *    child of the postmaster only when it is not dumpable; another user,
  *    another parent: refused.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

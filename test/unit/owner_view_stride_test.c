@@ -13,6 +13,8 @@
  * both lists are walked at a stride that is not the headers'.
  *
  * Prints TAP; exit status 1 when a check fails.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <arpa/inet.h>
 #include <errno.h>

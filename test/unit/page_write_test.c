@@ -8,6 +8,8 @@
  *   page 2: not mapped
  *
  * Prints TAP; exit status 1 when a check fails.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <signal.h>
 #include <stdio.h>

@@ -3,6 +3,8 @@
  * sets a keyword, in libpq's order (fe-connect.c, parseServiceInfo, 19):
  * the servicefile connection option, else PGSERVICEFILE, else
  * ~/.pg_service.conf; then pg_service.conf in PGSYSCONFDIR.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #include <stdio.h>
 #include <stdlib.h>

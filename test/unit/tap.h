@@ -1,6 +1,8 @@
 /*
  * tap.h: the Test Anything Protocol output of the unit tests, written once.
  * Include it in one file per test program.
+ *
+ * Copyright (c) 2026, the walmptcp authors
  */
 #ifndef WALMPTCP_UNIT_TAP_H
 #define WALMPTCP_UNIT_TAP_H
