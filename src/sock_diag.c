@@ -31,6 +31,8 @@
  * and the join then grow with the registered connections, not with the
  * namespace's sockets.
  *
+ * Copyright (c) 2026, the walmptcp authors
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -111,9 +113,34 @@ tcp_wanted(const DumpState *st, const DiagSocket *s)
 	return false;
 }
 
+#ifdef WALMPTCP_TEST_HOOKS
+/*
+ * Tests only (WALMPTCP_TEST_DIAG_DUMP_FAILS=N): the first N dumps of each
+ * process fail with an ERROR in the middle of the dump, where palloc's
+ * "out of memory" does, so that t/024 can check that the netlink socket is
+ * closed all the same.
+ */
+static void
+test_fail_dump(void)
+{
+	static int	failed = 0;
+	const char *n = getenv("WALMPTCP_TEST_DIAG_DUMP_FAILS");
+
+	if (n == NULL || failed >= atoi(n))
+		return;
+	failed++;
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("sock_diag dump failed (test hook WALMPTCP_TEST_DIAG_DUMP_FAILS)")));
+}
+#endif
+
 static DiagSocket *
 next_item(DumpState *st)
 {
+#ifdef WALMPTCP_TEST_HOOKS
+	test_fail_dump();
+#endif
 	if (st->count == st->capacity)
 	{
 		st->capacity = st->capacity ? st->capacity * 2 : 16;
@@ -200,35 +227,42 @@ dump(struct mnl_socket *nl, int family, bool mptcp, DumpState *st)
 
 /*
  * MPTCP sockets of both families into *mptcp, TCP sockets into *tcp (which
- * may be the same state).  Errors are reported with ereport(ERROR) once the
- * netlink socket is closed.
+ * may be the same state).  Errors are reported with ereport(ERROR); the
+ * netlink socket is closed first, also when an ERROR (palloc's "out of
+ * memory") leaves a dump half-way.
  */
 static void
 dump_all(DumpState *mptcp, DumpState *tcp)
 {
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
-	bool		ok;
+	bool		ok = false;
+	int			save_errno = 0;
 
 	if (nl == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("walmptcp: could not open a NETLINK_SOCK_DIAG socket: %m")));
-	ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
-		dump(nl, AF_INET, true, mptcp) &&
-		dump(nl, AF_INET6, true, mptcp) &&
-		dump(nl, AF_INET, false, tcp) &&
-		dump(nl, AF_INET6, false, tcp);
+	PG_TRY();
+	{
+		ok = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) >= 0 &&
+			dump(nl, AF_INET, true, mptcp) &&
+			dump(nl, AF_INET6, true, mptcp) &&
+			dump(nl, AF_INET, false, tcp) &&
+			dump(nl, AF_INET6, false, tcp);
+		save_errno = errno;
+	}
+	PG_FINALLY();
+	{
+		mnl_socket_close(nl);
+	}
+	PG_END_TRY();
 	if (!ok)
 	{
-		int			save_errno = errno;
-
-		mnl_socket_close(nl);
 		errno = save_errno;
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("walmptcp: sock_diag request failed: %m")));
 	}
-	mnl_socket_close(nl);
 }
 
 void

@@ -4,6 +4,8 @@
 # back when terminated at any other time.  The failure: a seccomp filter
 # refuses NETLINK_SOCK_DIAG to the standby's processes
 # (test/tools/refuse-sockopt sockdiag=EACCES), as a sandboxing policy does.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;
@@ -112,6 +114,34 @@ SKIP:
 	my $without = sockets(supervisor_pid($standby));
 	diag "SUMMARY probe reads failing $hook_failures times: $hook_reports report(s); supervisor sockets $with_hook (hook) vs $without (no hook)";
 	cmp_ok($with_hook, '<=', $without, 'no probe connection left open by a failed probe');
+}
+
+# An ERROR in the middle of a sock_diag dump (palloc's "out of memory")
+# closes the netlink socket all the same (it stayed open in the backend, one
+# per failed call).  Test builds only: each process's first 3 dumps fail.
+# One session makes the 3 failing calls and a good one, then counts its
+# descriptors; a session of the server restarted without the hook makes 4
+# good ones.
+SKIP:
+{
+	my $so = $standby->config_data('--pkglibdir') . '/walmptcp.so';
+	skip "$so is a production build: no test hooks", 2
+	  unless index(slurp_file($so), 'WALMPTCP_TEST_DIAG_DUMP_FAILS') >= 0;
+	{
+		local $ENV{WALMPTCP_TEST_DIAG_DUMP_FAILS} = 3;
+		$standby->restart;
+	}
+	my $call = 'SELECT count(*) >= 0 FROM walmptcp_connections();';
+	my $fds = q{SELECT count(*) FROM pg_ls_dir('/proc/self/fd');};
+	my ($rc1, $after_failures, $err1) = $standby->psql('postgres', join("\n", ($call) x 4, $fds), on_error_stop => 0);
+	$standby->restart;	# without the hook
+	my ($rc2, $fresh) = $standby->psql('postgres', join("\n", ($call) x 4, $fds), on_error_stop => 0);
+	my $failed = () = $err1 =~ /test hook WALMPTCP_TEST_DIAG_DUMP_FAILS/g;
+	is($failed, 3, 'control: 3 calls failed in the middle of the dump');
+	my ($n1) = $after_failures =~ /(\d+)\s*$/;
+	my ($n2) = $fresh =~ /(\d+)\s*$/;
+	diag "SUMMARY backend descriptors after 3 failed dumps and a good one: $n1; after 4 good ones: $n2";
+	cmp_ok($n1 // 999, '<=', $n2 // 0, 'no netlink socket left open by a failed dump');
 }
 
 # Without the filter: the supervisor sees, and nothing is left over.
