@@ -11,6 +11,8 @@
 # - started as the README's drop-in starts it (CAP_NET_ADMIN and CAP_SETPCAP
 #   ambient and in the bounding set), no PostgreSQL process keeps either, in
 #   any set, the bounding set included.
+#
+# Copyright (c) 2026, the walmptcp authors
 use strict;
 use warnings;
 use FindBin;
@@ -64,6 +66,28 @@ is($holders, join(' ', sort ($pm, $supervisor)), 'helper socket still held by th
 is(pid_titled('walmptcp look-alike'), $lookalike, 'the look-alike is a child of the postmaster');
 kill 'TERM', $lookalike;
 WalmptcpLab::wait_for(sub { !-e "/proc/$lookalike" }, 10);
+
+# 1b. a third-party worker whose bgw_type is core's apply worker's, making a
+# logical replication connection over MPTCP (as a CDC extension does): a
+# plain backend to walmptcp, which the supervisor never signals.  (It took
+# any bgw_type containing "logical replication" for core's worker.)
+my $short = PostgreSQL::Test::Utils::tempdir_short();
+system('cp', "$moddir/walmptcp_lookalike.so", "$short/lookalike.so") == 0 or die 'cp';
+$primary->safe_psql('postgres',
+	"CREATE FUNCTION lookalike_replication_start(text, text) RETURNS int AS '$moddir/walmptcp_lookalike.so', 'walmptcp_lookalike_replication_start' LANGUAGE C");
+my $P1 = $lab->addr('primary', 1);
+my $reader = $primary->safe_psql('postgres',
+	"SELECT lookalike_replication_start('$short/lookalike.so', 'host=$P1 port=" . $primary->port . " dbname=postgres mptcp=1')");
+my $role = '';
+WalmptcpLab::wait_for(sub {
+	$role = $primary->safe_psql('postgres', "SELECT string_agg(role || ' ' || mptcp, ',') FROM walmptcp_connections() WHERE pid = $reader");
+	$role ne '';
+}, 30);
+is($role, 'backend true', "a third-party worker of bgw_type 'logical replication apply worker' (pid $reader): a backend to walmptcp, over MPTCP");
+is($primary->safe_psql('postgres', "SELECT count(*) FROM walmptcp_connections() WHERE role = 'apply'"), '0',
+	'no connection taken for an apply worker');
+kill 'TERM', $reader;
+WalmptcpLab::wait_for(sub { !-e "/proc/$reader" }, 10);
 
 # 2. dumpable: the files of a non-dumpable process's /proc directory are root's
 sub dumpable { my ($pid) = @_; return (stat("/proc/$pid/stat"))[4] != 0 ? 'dumpable' : 'not dumpable'; }
