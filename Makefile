@@ -4,6 +4,7 @@
 
 MODULE_big = walmptcp
 OBJS = \
+	src/module.o \
 	src/walmptcp.o \
 	src/page_write.o \
 	src/got_patch.o \

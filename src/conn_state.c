@@ -24,7 +24,8 @@
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
-#include "walmptcp.h"
+#include "owner_view.h"
+#include "registry.h"
 
 
 /* Same addresses and ports (the MPTCP socket shows its initial subflow's). */

@@ -10,8 +10,8 @@
 #ifndef WALMPTCP_CONN_STATE_H
 #define WALMPTCP_CONN_STATE_H
 
+#include "registry.h"
 #include "sock_diag.h"
-#include "walmptcp.h"
 
 /* One registered connection and what the kernel has for it. */
 typedef struct Matched

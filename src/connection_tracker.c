@@ -24,6 +24,9 @@
 #include "utils/timestamp.h"
 
 #include "connection_tracker.h"
+#include "events.h"
+#include "registry.h"
+#include "walmptcp.h"
 
 #define LOG_EVERY_MS 10000
 

@@ -18,6 +18,8 @@
 #include "datatype/timestamp.h"
 
 #include "conn_state.h"
+#include "endpoint_pm.h"
+#include "registry.h"
 #include "subflow_path.h"
 #include "walmptcp.h"
 

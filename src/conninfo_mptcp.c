@@ -15,12 +15,39 @@
 
 #include <dlfcn.h>
 
+#include "utils/guc.h"
+
+#include "conninfo_mptcp.h"
 #include "conninfo_scan.h"
 #include "service_file.h"
 #include "walmptcp.h"
 
 #define MPTCP_KEYWORD "mptcp"
 #define ACCEPTED_VALUES "0, off, false, no, 1, on, true, yes, prefer, require"
+
+/* walmptcp.default_mode */
+int			walmptcp_default_mode = WALMPTCP_MODE_OFF;
+
+static const struct config_enum_entry mode_options[] = {
+	{"off", WALMPTCP_MODE_OFF, false},
+	{"prefer", WALMPTCP_MODE_PREFER, false},
+	{"require", WALMPTCP_MODE_REQUIRE, false},
+	{NULL, 0, false}
+};
+
+void
+walmptcp_conninfo_define_settings(void)
+{
+	DefineCustomEnumVariable("walmptcp.default_mode",
+							 "MPTCP mode of replication connections whose connection string has no mptcp option.",
+							 "off: plain TCP; prefer: MPTCP, falling back to TCP; require: MPTCP or no connection.",
+							 &walmptcp_default_mode,
+							 WALMPTCP_MODE_OFF,
+							 mode_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 static bool
 parse_mode(const char *value, WalmptcpMode *mode)

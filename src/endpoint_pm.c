@@ -30,8 +30,8 @@
 #include <linux/mptcp.h>
 
 #include "endpoint_pm.h"
-#include "netlink_frames.h"
 #include "kernel_uapi.h"
+#include "netlink_frames.h"
 
 typedef struct Listing
 {

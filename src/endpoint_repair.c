@@ -28,8 +28,8 @@
 #include "utils/timestamp.h"
 
 #include "endpoint_repair.h"
+#include "net_admin.h"
 #include "path_probe.h"
-#include "walmptcp.h"
 
 #define REREADD_SPACING_MS 3000
 #define MAX_KNOWN_ENDPOINTS 64

@@ -15,11 +15,12 @@
  */
 #include "postgres.h"
 
+#include "events.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
-
 #include "walmptcp.h"
+
 
 #define WALMPTCP_EVENTS 512
 

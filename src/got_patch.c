@@ -22,8 +22,8 @@
 #include <link.h>
 #include <string.h>
 
+#include "got_patch.h"
 #include "page_write.h"
-#include "walmptcp.h"
 
 #if defined(__x86_64__)
 #define WALMPTCP_R_JUMP_SLOT	R_X86_64_JUMP_SLOT

@@ -37,9 +37,13 @@
 #include <linux/mptcp.h>
 
 #include "miscadmin.h"
+#include "utils/guc.h"
 
-#include "walmptcp.h"
+#include "got_patch.h"
 #include "kernel_uapi.h"
+#include "mptcp_socket.h"
+#include "tcp_option_deferral.h"
+#include "walmptcp.h"
 
 /*
  * This process's answer to "does this kernel give us MPTCP sockets?".  The
@@ -52,6 +56,22 @@ typedef struct FamilyRefusal
 	int			err;
 	pid_t		pid;
 } FamilyRefusal;
+
+/* walmptcp.listen */
+bool		walmptcp_listen = true;
+
+void
+walmptcp_socket_define_settings(void)
+{
+	DefineCustomBoolVariable("walmptcp.listen",
+							 "Makes the server's TCP listen sockets Multipath TCP.",
+							 "Clients without MPTCP still connect with plain TCP.",
+							 &walmptcp_listen,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 static FamilyRefusal kernel_refusal[2];	/* AF_INET, AF_INET6 */
 

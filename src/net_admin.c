@@ -57,7 +57,8 @@
 #include "endpoint_pm.h"
 #include "helper_protocol.h"
 #include "miscadmin.h"
-#include "walmptcp.h"
+#include "net_admin.h"
+#include "postmaster_child.h"
 
 /* A helper that does not answer (stopped, stuck) must not hang its caller. */
 #define HELPER_TIMEOUT_MS 3000

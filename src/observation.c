@@ -45,6 +45,7 @@
 #include "connection_tracker.h"
 #include "observation.h"
 #include "path_probe.h"
+#include "registry.h"
 #include "repair_actions.h"
 #include "repair_policy.h"
 #include "subflow_path.h"

@@ -34,11 +34,38 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-#include "walmptcp.h"
+#include "utils/guc.h"
+
+#include "got_patch.h"
+#include "owner_view.h"
+#include "registry.h"
 
 #define OWNER_SNAPSHOT_MS 1000
 
 int			walmptcp_subflow_source = WALMPTCP_SUBFLOW_SOURCE_AUTO;
+
+static const struct config_enum_entry subflow_source_options[] = {
+	{"auto", WALMPTCP_SUBFLOW_SOURCE_AUTO, false},
+	{"sock_diag", WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG, false},
+	{"owner", WALMPTCP_SUBFLOW_SOURCE_OWNER, false},
+	{NULL, 0, false}
+};
+
+/* walmptcp.subflow_source */
+void
+walmptcp_owner_view_define_settings(void)
+{
+	DefineCustomEnumVariable("walmptcp.subflow_source",
+							 "Where walmptcp learns a connection's subflows.",
+							 "auto: the kernel's sock_diag, or the owning process's own view where the kernel withholds subflow details; "
+							 "sock_diag: only sock_diag; owner: only the owning process's view.",
+							 &walmptcp_subflow_source,
+							 WALMPTCP_SUBFLOW_SOURCE_AUTO,
+							 subflow_source_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 static int	owner_fd = -1;
 static int64 next_snapshot = 0;	/* walmptcp_monotonic_us() */

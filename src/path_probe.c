@@ -27,8 +27,9 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
-#include "path_probe.h"
 #include "kernel_uapi.h"
+#include "owner_view.h"
+#include "path_probe.h"
 
 #define PROBE_CONNECT_MS 2000
 #define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */

@@ -40,8 +40,8 @@
 #include "lib/ilist.h"
 #include "postmaster/bgworker_internals.h"
 #include "postmaster/postmaster.h"
+#include "postmaster_child.h"
 
-#include "walmptcp.h"
 
 /* the postmaster's record of the supervisor, NULL if it has none */
 static RegisteredBgWorker *supervisor_worker = NULL;

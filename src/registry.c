@@ -35,6 +35,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "registry.h"
 #include "walmptcp.h"
 
 #define REGISTRY_HEADROOM 16
@@ -49,21 +50,6 @@ typedef struct WalmptcpRegistry
 static WalmptcpRegistry *registry = NULL;
 static bool exit_callback_registered = false;
 static bool full_logged = false;
-
-static const char *const role_names[] = {
-	[WALMPTCP_ROLE_WALSENDER] = "walsender",
-	[WALMPTCP_ROLE_WALRECEIVER] = "walreceiver",
-	[WALMPTCP_ROLE_APPLY] = "apply",
-	[WALMPTCP_ROLE_TABLESYNC] = "tablesync",
-	[WALMPTCP_ROLE_SLOTSYNC] = "slotsync",
-	[WALMPTCP_ROLE_BACKEND] = "backend",
-};
-
-const char *
-walmptcp_role_name(WalmptcpRole role)
-{
-	return role_names[role];
-}
 
 static int
 registry_capacity(void)

@@ -31,6 +31,7 @@
 #include "connection_tracker.h"
 #include "repair_policy.h"
 #include "subflow_path.h"
+#include "supervisor.h"
 #include "walmptcp.h"
 
 #define MAX_ATTEMPTS 6

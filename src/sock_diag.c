@@ -46,10 +46,9 @@
 #include <linux/mptcp.h>
 #include <linux/sock_diag.h>
 
+#include "kernel_uapi.h"
 #include "netlink_frames.h"
 #include "sock_diag.h"
-#include "walmptcp.h"
-#include "kernel_uapi.h"
 
 /*
  * Every TCP state but listening, TIME_WAIT and NEW_SYN_RECV: listeners carry

@@ -12,11 +12,13 @@
 #include <string.h>
 
 #include "access/htup_details.h"
+#include "conninfo_mptcp.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mptcp_socket.h"
 #include "utils/builtins.h"
-
 #include "walmptcp.h"
+
 
 PG_FUNCTION_INFO_V1(walmptcp_parse_conninfo_sql);
 PG_FUNCTION_INFO_V1(walmptcp_status);

@@ -28,6 +28,9 @@
 
 #include "compat.h"
 #include "conn_state.h"
+#include "events.h"
+#include "owner_view.h"
+#include "registry.h"
 #include "walmptcp.h"
 
 PG_FUNCTION_INFO_V1(walmptcp_connections);

@@ -48,12 +48,58 @@
 
 #include "conn_state.h"
 #include "connection_tracker.h"
+#include "net_admin.h"
 #include "observation.h"
-#include "walmptcp.h"
+#include "postmaster_child.h"
+#include "registry.h"
+#include "supervisor.h"
 
 bool		walmptcp_supervisor_enabled = true;
 int			walmptcp_check_interval = 1000;
 int			walmptcp_repair = WALMPTCP_REPAIR_AUTO;
+
+static const struct config_enum_entry repair_options[] = {
+	{"auto", WALMPTCP_REPAIR_AUTO, false},
+	{"endpoint", WALMPTCP_REPAIR_ENDPOINT, false},
+	{"reconnect", WALMPTCP_REPAIR_RECONNECT, false},
+	{"off", WALMPTCP_REPAIR_OFF, false},
+	{NULL, 0, false}
+};
+
+/* walmptcp.supervisor, walmptcp.check_interval, walmptcp.repair */
+void
+walmptcp_supervisor_define_settings(void)
+{
+	DefineCustomBoolVariable("walmptcp.supervisor",
+							 "Starts the background worker that re-establishes lost subflows.",
+							 NULL,
+							 &walmptcp_supervisor_enabled,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("walmptcp.check_interval",
+							"How often the supervisor looks at the replication connections' subflows.",
+							NULL,
+							&walmptcp_check_interval,
+							1000, 100, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("walmptcp.repair",
+							 "How the supervisor re-establishes lost subflows.",
+							 "auto: endpoint when the endpoint helper has CAP_NET_ADMIN, else reconnect; "
+							 "endpoint: re-add the MPTCP endpoint in place; "
+							 "reconnect: make the walreceiver or apply worker reconnect; off: only report.",
+							 &walmptcp_repair,
+							 WALMPTCP_REPAIR_AUTO,
+							 repair_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 PGDLLEXPORT void walmptcp_supervisor_main(Datum arg);
 

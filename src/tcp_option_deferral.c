@@ -42,7 +42,10 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 
+#include "got_patch.h"
 #include "kernel_uapi.h"
+#include "mptcp_socket.h"
+#include "tcp_option_deferral.h"
 #include "walmptcp.h"
 
 /* the setting behind each option, for the LOG lines */

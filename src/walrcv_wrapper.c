@@ -26,7 +26,14 @@
 #include "replication/walreceiver.h"
 
 #include "compat.h"
+#include "conninfo_mptcp.h"
+#include "mptcp_socket.h"
+#include "net_admin.h"
+#include "owner_view.h"
+#include "registry.h"
+#include "tcp_option_deferral.h"
 #include "walmptcp.h"
+#include "walrcv_wrapper.h"
 
 
 static walrcv_connect_fn original_connect;

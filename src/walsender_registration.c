@@ -16,10 +16,15 @@
 
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
+#include "mptcp_socket.h"
+#include "net_admin.h"
+#include "owner_view.h"
+#include "registry.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
-
 #include "walmptcp.h"
+#include "walsender_registration.h"
+
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 
