@@ -72,7 +72,7 @@ format_endpoint(int family, const uint8 *addr, uint16 port, char *buf, size_t le
 void
 tracker_record(Tracker *t, EventKind kind, const char *fmt,...)
 {
-	char		detail[256];
+	char		detail[WALMPTCP_EVENT_DETAIL_LEN];
 	va_list		ap;
 	TimestampTz now = GetCurrentTimestamp();
 

@@ -19,6 +19,7 @@
 
 #include "conn_state.h"
 #include "endpoint_pm.h"
+#include "events.h"
 #include "registry.h"
 #include "subflow_path.h"
 #include "walmptcp.h"
@@ -77,8 +78,8 @@ typedef struct Tracker
 	WalmptcpRole role;
 	PathOwnerContext ctx;
 	PeerKey		peer;
-	char		local[64];		/* initial subflow, for events and logs */
-	char		remote[64];
+	char		local[WALMPTCP_EVENT_ADDR_LEN];	/* initial subflow, for events and logs */
+	char		remote[WALMPTCP_EVENT_ADDR_LEN];
 	TimestampTz first_seen;
 	uint64		config;			/* host endpoints and limits at baseline */
 	PathSet		now;
