@@ -25,6 +25,7 @@ OBJS = \
 	src/endpoint_pm.o \
 	src/postmaster_child.o \
 	src/helper_protocol.o \
+	src/endpoint_helper.o \
 	src/net_admin.o \
 	src/owner_subflows.o \
 	src/owner_view.o \

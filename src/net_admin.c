@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint_helper.h"
 #include "endpoint_pm.h"
 #include "helper_protocol.h"
 #include "miscadmin.h"
@@ -145,119 +146,6 @@ drop_net_admin(bool *bounding)
 	return ok;
 }
 
-/* The helper keeps CAP_NET_ADMIN and nothing else. */
-static void
-keep_only_net_admin(void)
-{
-	cap_t		caps = cap_init();
-	cap_value_t list[1] = {CAP_NET_ADMIN};
-
-	cap_set_flag(caps, CAP_EFFECTIVE, 1, list, CAP_SET);
-	cap_set_flag(caps, CAP_PERMITTED, 1, list, CAP_SET);
-	(void) cap_set_proc(caps);
-	cap_free(caps);
-	(void) cap_reset_ambient();
-}
-
-#ifdef WALMPTCP_TEST_HOOKS
-/*
- * Tests only (WALMPTCP_TEST_HELPER_HOLD=FILE): before a re-add, create FILE
- * and wait until the test removes it (at most 2.5 s, under the caller's
- * 3 s), so that the test can change the host's endpoints in between.
- */
-static void
-test_hold_readd(void)
-{
-	const char *file = getenv("WALMPTCP_TEST_HELPER_HOLD");
-	int			fd;
-
-	if (file == NULL)
-		return;
-	fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-	for (int i = 0; i < 250 && access(file, F_OK) == 0; i++)
-		usleep(10000);
-}
-#endif
-
-static void
-helper_main(int fd)
-{
-	sigset_t	all;
-	int			on = 1;
-
-	/* Nothing of the postmaster's: own session, default signals, no fds. */
-	(void) setsid();
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (dup2(fd, 3) < 0)
-		_exit(1);
-	closefrom(4);
-	/* not the postmaster's terminal or pipe: a caller may wait for its end */
-	{
-		int			null = open("/dev/null", O_RDWR);
-
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-			_exit(1);
-		if (null > 3)
-			close(null);
-	}
-	prctl(PR_SET_NAME, "walmptcp-helper");
-	keep_only_net_admin();
-	/* the kernel attaches each sender's pid and uid to what it sends */
-	if (setsockopt(3, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0)
-		_exit(1);
-#ifdef WALMPTCP_TEST_HOOKS
-	if (getenv("WALMPTCP_TEST_HELPER_FAIL_ADDS"))
-		walmptcp_endpoint_fail_next_adds(atoi(getenv("WALMPTCP_TEST_HELPER_FAIL_ADDS")));
-#endif
-
-	for (;;)
-	{
-		HelperRequest req;
-		HelperReply reply;
-		pid_t		sender = 0;
-		uid_t		sender_uid = 0;
-		bool		has_cred;
-		ssize_t		n = helper_recv_request(3, &req, &sender, &sender_uid, &has_cred);
-
-		if (n == 0)
-			_exit(0);			/* every PostgreSQL process is gone */
-		if (n < 0)
-		{
-			if (n == -EINTR)
-				continue;
-			_exit(1);
-		}
-		memset(&reply, 0, sizeof(reply));
-		reply.pid = getpid();
-		reply.caller = req.caller;
-		reply.seq = req.seq;
-		if (n != sizeof(req) || req.magic != HELPER_MAGIC)
-			reply.result = -EINVAL;
-		else if (!has_cred ||
-				 helper_sender_allowed(sender, sender_uid, helper_postmaster, getuid()) != 0)
-			reply.result = -EPERM;
-		else if (req.op == HELPER_OP_READD)
-		{
-			WalmptcpReaddFate fate;
-
-#ifdef WALMPTCP_TEST_HOOKS
-			test_hold_readd();
-#endif
-			reply.result = walmptcp_endpoint_readd(&req.endpoint, &reply.endpoint, &fate);
-			reply.fate = fate;
-		}
-		else if (req.op != HELPER_OP_PING)
-			reply.result = -EINVAL;
-		(void) send(3, &reply, sizeof(reply), 0);
-	}
-}
-
 /* Would an orphaned grandchild of this process be reparented to it? */
 static bool
 orphans_come_to_us(void)
@@ -267,37 +155,6 @@ orphans_come_to_us(void)
 	if (getpid() == 1)
 		return true;
 	return prctl(PR_GET_CHILD_SUBREAPER, &subreaper) == 0 && subreaper != 0;
-}
-
-/*
- * Between the postmaster and the helper: ignore what can be ignored, wait
- * for the helper, exit 0 whatever became of it.
- */
-static void
-guardian_main(int fd)
-{
-	pid_t		helper;
-	int			null;
-
-	(void) setsid();
-	helper = fork();
-	if (helper == 0)
-		helper_main(fd);
-	/* not the postmaster's handlers (its SIGCHLD one would reap for it) */
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, sig == SIGCHLD ? SIG_DFL : SIG_IGN);
-	null = open("/dev/null", O_RDWR);
-	if (null >= 0)
-	{
-		(void) dup2(null, 0);
-		(void) dup2(null, 1);
-		(void) dup2(null, 2);
-	}
-	closefrom(3);
-	prctl(PR_SET_NAME, "walmptcp-guard");
-	while (helper > 0 && waitpid(helper, NULL, 0) < 0 && errno == EINTR)
-		;
-	_exit(0);
 }
 
 /*
@@ -384,9 +241,9 @@ walmptcp_net_admin_setup(bool start_helper)
 		{
 			close(sv[0]);
 			if (guarded)
-				guardian_main(sv[1]);
+				walmptcp_guardian_main(sv[1], helper_postmaster);
 			if (fork() == 0)
-				helper_main(sv[1]);
+				walmptcp_helper_main(sv[1], helper_postmaster);
 			_exit(0);
 		}
 		close(sv[1]);
