@@ -37,8 +37,82 @@ PG_FUNCTION_INFO_V1(walmptcp_connections);
 PG_FUNCTION_INFO_V1(walmptcp_subflows);
 PG_FUNCTION_INFO_V1(walmptcp_events);
 
-#define NUM_CONNECTION_COLUMNS 21
-#define NUM_SUBFLOW_COLUMNS 19
+/* Result columns, in the order of the SQL definitions (walmptcp--1.0.sql). */
+typedef enum ConnectionColumn
+{
+	CONN_PID,
+	CONN_ROLE,
+	CONN_APPLICATION_NAME,
+	CONN_LOCAL_ADDR,
+	CONN_LOCAL_PORT,
+	CONN_REMOTE_ADDR,
+	CONN_REMOTE_PORT,
+	CONN_REQUESTED_MODE,
+	CONN_MPTCP,
+	CONN_FALLBACK_REASON,
+	CONN_SUBFLOWS,
+	CONN_SUBFLOWS_MAX,
+	CONN_ADD_ADDR_SIGNAL,
+	CONN_ADD_ADDR_ACCEPTED,
+	CONN_BYTES_SENT,
+	CONN_BYTES_RECEIVED,
+	CONN_BYTES_ACKED,
+	CONN_BYTES_RETRANS,
+	CONN_TOKEN,
+	CONN_CONNECTED_AT,
+	CONN_KERNEL_DETAIL,
+	NUM_CONNECTION_COLUMNS
+} ConnectionColumn;
+
+typedef enum SubflowColumn
+{
+	SUB_PID,
+	SUB_ROLE,
+	SUB_LOCAL_ADDR,
+	SUB_LOCAL_PORT,
+	SUB_REMOTE_ADDR,
+	SUB_REMOTE_PORT,
+	SUB_LOCAL_ID,
+	SUB_REMOTE_ID,
+	SUB_BACKUP,
+	SUB_KIND,
+	SUB_STATE,
+	SUB_RTT_US,
+	SUB_CWND,
+	SUB_BYTES_SENT,
+	SUB_BYTES_RECEIVED,
+	SUB_BYTES_ACKED,
+	SUB_RETRANS,
+	SUB_DELIVERY_RATE,
+	SUB_FULLY_ESTABLISHED,
+	NUM_SUBFLOW_COLUMNS
+} SubflowColumn;
+
+typedef enum EventColumn
+{
+	EV_TIME,
+	EV_PID,
+	EV_ROLE,
+	EV_LOCAL_ADDR,
+	EV_REMOTE_ADDR,
+	EV_EVENT,
+	EV_DETAIL,
+	NUM_EVENT_COLUMNS
+} EventColumn;
+
+/* A row under construction: every column NULL until set. */
+typedef struct Row
+{
+	Datum	   *values;
+	bool	   *nulls;
+} Row;
+
+static inline void
+set_col(Row *row, int col, Datum value)
+{
+	row->values[col] = value;
+	row->nulls[col] = false;
+}
 
 static const char *const tcp_state_names[] = {
 	"unknown", "established", "syn-sent", "syn-recv", "fin-wait-1",
@@ -118,155 +192,102 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		DiagSocket *k = m->msk ? m->msk : m->tcp;
 		Datum		values[NUM_CONNECTION_COLUMNS];
 		bool		nulls[NUM_CONNECTION_COLUMNS];
+		Row			row = {values, nulls};
 		bool		is_mptcp = false;
-		int			c = 0;
 
 		memset(nulls, true, sizeof(nulls));
-		values[c] = Int32GetDatum(e->pid);
-		nulls[c++] = false;
-		values[c] = CStringGetTextDatum(walmptcp_role_name(e->role));
-		nulls[c++] = false;
+		set_col(&row, CONN_PID, Int32GetDatum(e->pid));
+		set_col(&row, CONN_ROLE, CStringGetTextDatum(walmptcp_role_name(e->role)));
 		/*
 		 * Like pg_stat_wal_receiver and pg_stat_replication, a role without
 		 * pg_read_all_stats does not learn who the peer is, when it came or
 		 * what was asked for: pid, role, mptcp and the subflow count only.
 		 */
 		if (details && e->appname[0])
-		{
-			values[c] = CStringGetTextDatum(e->appname);
-			nulls[c] = false;
-		}
-		c++;
+			set_col(&row, CONN_APPLICATION_NAME, CStringGetTextDatum(e->appname));
 		/* addresses: the kernel's view, else what was recorded */
-		if (details)
+		if (details && k)
 		{
-			if (k)
-			{
-				values[c] = inet_datum(k->family, k->local);
-				nulls[c] = false;
-				values[c + 1] = Int32GetDatum(k->local_port);
-				nulls[c + 1] = false;
-				values[c + 2] = inet_datum(k->family, k->remote);
-				nulls[c + 2] = false;
-				values[c + 3] = Int32GetDatum(k->remote_port);
-				nulls[c + 3] = false;
-			}
-			else
-			{
-				values[c] = sockaddr_inet_datum(&e->local, &nulls[c]);
-				values[c + 1] = Int32GetDatum(walmptcp_sockaddr_port(&e->local));
-				nulls[c + 1] = false;
-				values[c + 2] = sockaddr_inet_datum(&e->remote, &nulls[c + 2]);
-				values[c + 3] = Int32GetDatum(walmptcp_sockaddr_port(&e->remote));
-				nulls[c + 3] = false;
-			}
+			set_col(&row, CONN_LOCAL_ADDR, inet_datum(k->family, k->local));
+			set_col(&row, CONN_LOCAL_PORT, Int32GetDatum(k->local_port));
+			set_col(&row, CONN_REMOTE_ADDR, inet_datum(k->family, k->remote));
+			set_col(&row, CONN_REMOTE_PORT, Int32GetDatum(k->remote_port));
 		}
-		c += 4;
+		else if (details)
+		{
+			values[CONN_LOCAL_ADDR] = sockaddr_inet_datum(&e->local, &nulls[CONN_LOCAL_ADDR]);
+			set_col(&row, CONN_LOCAL_PORT, Int32GetDatum(walmptcp_sockaddr_port(&e->local)));
+			values[CONN_REMOTE_ADDR] = sockaddr_inet_datum(&e->remote, &nulls[CONN_REMOTE_ADDR]);
+			set_col(&row, CONN_REMOTE_PORT, Int32GetDatum(walmptcp_sockaddr_port(&e->remote)));
+		}
 		if (details && e->mode_known)
-		{
-			values[c] = CStringGetTextDatum(walmptcp_mode_name(e->mode));
-			nulls[c] = false;
-		}
-		c++;
-		/* mptcp, fallback_reason */
+			set_col(&row, CONN_REQUESTED_MODE, CStringGetTextDatum(walmptcp_mode_name(e->mode)));
 		if (k)
 		{
 			is_mptcp = m->msk != NULL &&
 				(m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0;
-			values[c] = BoolGetDatum(is_mptcp);
-			nulls[c] = false;
+			set_col(&row, CONN_MPTCP, BoolGetDatum(is_mptcp));
 		}
-		c++;
 		if (details && k && !is_mptcp)
-		{
-			values[c] = CStringGetTextDatum(e->reason[0] ? e->reason :
-											"the connection fell back to TCP");
-			nulls[c] = false;
-		}
-		c++;
-		/* subflows, subflows_max, add_addr_signal, add_addr_accepted */
+			set_col(&row, CONN_FALLBACK_REASON,
+					CStringGetTextDatum(e->reason[0] ? e->reason :
+										"the connection fell back to TCP"));
 		if (m->msk && is_mptcp)
 		{
 			const WalmptcpMptcpInfo *mi = &m->msk->mptcp;
 			int			len = m->msk->mptcp_len;
 
-			values[c] = Int32GetDatum(WALMPTCP_INFO_HAS(len, subflows_total) ?
-									  mi->subflows_total : mi->subflows + 1);
-			nulls[c] = false;
+			set_col(&row, CONN_SUBFLOWS,
+					Int32GetDatum(WALMPTCP_INFO_HAS(len, subflows_total) ?
+								  mi->subflows_total : mi->subflows + 1));
 			if (details)
 			{
-				values[c + 1] = Int32GetDatum(mi->subflows_max);
-				values[c + 2] = Int32GetDatum(mi->add_addr_signal);
-				values[c + 3] = Int32GetDatum(mi->add_addr_accepted);
-				nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+				set_col(&row, CONN_SUBFLOWS_MAX, Int32GetDatum(mi->subflows_max));
+				set_col(&row, CONN_ADD_ADDR_SIGNAL, Int32GetDatum(mi->add_addr_signal));
+				set_col(&row, CONN_ADD_ADDR_ACCEPTED, Int32GetDatum(mi->add_addr_accepted));
 			}
 		}
 		else if (k)
-		{
-			values[c] = Int32GetDatum(1);
-			nulls[c] = false;
-		}
-		c += 4;
-		/* bytes_sent, bytes_received, bytes_acked, bytes_retrans */
+			set_col(&row, CONN_SUBFLOWS, Int32GetDatum(1));
 		if (details && m->msk && is_mptcp &&
 			WALMPTCP_INFO_HAS(m->msk->mptcp_len, bytes_acked))
 		{
 			const WalmptcpMptcpInfo *mi = &m->msk->mptcp;
 
-			values[c] = Int64GetDatum(mi->bytes_sent);
-			values[c + 1] = Int64GetDatum(mi->bytes_received);
-			values[c + 2] = Int64GetDatum(mi->bytes_acked);
-			values[c + 3] = Int64GetDatum(mi->bytes_retrans);
-			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+			set_col(&row, CONN_BYTES_SENT, Int64GetDatum(mi->bytes_sent));
+			set_col(&row, CONN_BYTES_RECEIVED, Int64GetDatum(mi->bytes_received));
+			set_col(&row, CONN_BYTES_ACKED, Int64GetDatum(mi->bytes_acked));
+			set_col(&row, CONN_BYTES_RETRANS, Int64GetDatum(mi->bytes_retrans));
 		}
 		else if (details && m->n_subflows == 1 && !is_mptcp &&
 				 WALMPTCP_TCPI_HAS(m->subflows[0]->tcpi_len, tcpi_bytes_retrans))
 		{
 			const struct tcp_info *t = &m->subflows[0]->tcpi;
 
-			values[c] = Int64GetDatum(t->tcpi_bytes_sent);
-			values[c + 1] = Int64GetDatum(t->tcpi_bytes_received);
-			values[c + 2] = Int64GetDatum(t->tcpi_bytes_acked);
-			values[c + 3] = Int64GetDatum(t->tcpi_bytes_retrans);
-			nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+			set_col(&row, CONN_BYTES_SENT, Int64GetDatum(t->tcpi_bytes_sent));
+			set_col(&row, CONN_BYTES_RECEIVED, Int64GetDatum(t->tcpi_bytes_received));
+			set_col(&row, CONN_BYTES_ACKED, Int64GetDatum(t->tcpi_bytes_acked));
+			set_col(&row, CONN_BYTES_RETRANS, Int64GetDatum(t->tcpi_bytes_retrans));
 		}
-		c += 4;
 		/* token, unpadded like ss -Mni prints it, so a DBA can grep for it */
 		if (details && m->msk && is_mptcp)
-		{
-			values[c] = CStringGetTextDatum(psprintf("%x", m->msk->mptcp.token));
-			nulls[c] = false;
-		}
-		c++;
+			set_col(&row, CONN_TOKEN, CStringGetTextDatum(psprintf("%x", m->msk->mptcp.token)));
 		if (details)
-		{
-			values[c] = TimestampTzGetDatum((TimestampTz) e->connected_at);
-			nulls[c] = false;
-		}
-		c++;
-		/* kernel_detail */
+			set_col(&row, CONN_CONNECTED_AT, TimestampTzGetDatum((TimestampTz) e->connected_at));
 		if (k == NULL)
-		{
-			values[c] = CStringGetTextDatum("the kernel has no socket for this connection (closing)");
-			nulls[c] = false;
-		}
+			set_col(&row, CONN_KERNEL_DETAIL,
+					CStringGetTextDatum("the kernel has no socket for this connection (closing)"));
 		else if (m->withheld)
-		{
-			values[c] = CStringGetTextDatum(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ?
-											"the kernel withholds subflow details from this process (older kernels show them to CAP_NET_ADMIN only)" :
-											"the kernel withholds subflow details from this process and the owning process has not published its own view yet");
-			nulls[c] = false;
-		}
+			set_col(&row, CONN_KERNEL_DETAIL,
+					CStringGetTextDatum(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ?
+										"the kernel withholds subflow details from this process (older kernels show them to CAP_NET_ADMIN only)" :
+										"the kernel withholds subflow details from this process and the owning process has not published its own view yet"));
 		else if (m->from_owner)
-		{
-			values[c] = CStringGetTextDatum(psprintf("subflows as the owning process read them %.1f s ago (MPTCP_SUBFLOW_ADDRS, MPTCP_TCPINFO)%s",
-													 m->owner_age_ms / 1000.0,
-													 walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_OWNER ?
-													 "" : "; the kernel withholds them from sock_diag"));
-			nulls[c] = false;
-		}
-		c++;
-		Assert(c == NUM_CONNECTION_COLUMNS);
+			set_col(&row, CONN_KERNEL_DETAIL,
+					CStringGetTextDatum(psprintf("subflows as the owning process read them %.1f s ago (MPTCP_SUBFLOW_ADDRS, MPTCP_TCPINFO)%s",
+												 m->owner_age_ms / 1000.0,
+												 walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_OWNER ?
+												 "" : "; the kernel withholds them from sock_diag")));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -290,32 +311,27 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 			const struct tcp_info *t = &s->tcpi;
 			Datum		values[NUM_SUBFLOW_COLUMNS];
 			bool		nulls[NUM_SUBFLOW_COLUMNS];
-			int			c = 0;
+			Row			row = {values, nulls};
 			const char *kind;
 
 			memset(nulls, true, sizeof(nulls));
-			values[c] = Int32GetDatum(m->entry->pid);
-			nulls[c++] = false;
-			values[c] = CStringGetTextDatum(walmptcp_role_name(m->entry->role));
-			nulls[c++] = false;
+			set_col(&row, SUB_PID, Int32GetDatum(m->entry->pid));
+			set_col(&row, SUB_ROLE, CStringGetTextDatum(walmptcp_role_name(m->entry->role)));
 			if (details)
 			{
-				values[c] = inet_datum(s->family, s->local);
-				values[c + 1] = Int32GetDatum(s->local_port);
-				values[c + 2] = inet_datum(s->family, s->remote);
-				values[c + 3] = Int32GetDatum(s->remote_port);
-				nulls[c] = nulls[c + 1] = nulls[c + 2] = nulls[c + 3] = false;
+				set_col(&row, SUB_LOCAL_ADDR, inet_datum(s->family, s->local));
+				set_col(&row, SUB_LOCAL_PORT, Int32GetDatum(s->local_port));
+				set_col(&row, SUB_REMOTE_ADDR, inet_datum(s->family, s->remote));
+				set_col(&row, SUB_REMOTE_PORT, Int32GetDatum(s->remote_port));
 			}
-			c += 4;
 			if (s->has_subflow_info)
 			{
-				values[c] = Int32GetDatum(s->id_loc);
-				values[c + 1] = Int32GetDatum(s->id_rem);
-				values[c + 2] = BoolGetDatum((s->subflow_flags &
-											  (MPTCP_SUBFLOW_FLAG_BKUP_LOC | MPTCP_SUBFLOW_FLAG_BKUP_REM)) != 0);
-				nulls[c] = nulls[c + 1] = nulls[c + 2] = false;
+				set_col(&row, SUB_LOCAL_ID, Int32GetDatum(s->id_loc));
+				set_col(&row, SUB_REMOTE_ID, Int32GetDatum(s->id_rem));
+				set_col(&row, SUB_BACKUP,
+						BoolGetDatum((s->subflow_flags &
+									  (MPTCP_SUBFLOW_FLAG_BKUP_LOC | MPTCP_SUBFLOW_FLAG_BKUP_REM)) != 0));
 			}
-			c += 3;
 			if (s->from_owner)
 				kind = (s->local_port == m->msk->local_port &&
 						s->remote_port == m->msk->remote_port &&
@@ -326,43 +342,30 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 				kind = "join";
 			else
 				kind = "initial";
-			values[c] = CStringGetTextDatum(kind);
-			nulls[c++] = false;
-			values[c] = CStringGetTextDatum(s->state < lengthof(tcp_state_names) ?
-											tcp_state_names[s->state] : "unknown");
-			nulls[c++] = false;
+			set_col(&row, SUB_KIND, CStringGetTextDatum(kind));
+			set_col(&row, SUB_STATE,
+					CStringGetTextDatum(s->state < lengthof(tcp_state_names) ?
+										tcp_state_names[s->state] : "unknown"));
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_rtt))
 			{
-				values[c] = Int64GetDatum(t->tcpi_rtt);
-				values[c + 1] = Int32GetDatum(t->tcpi_snd_cwnd);
-				nulls[c] = nulls[c + 1] = false;
+				set_col(&row, SUB_RTT_US, Int64GetDatum(t->tcpi_rtt));
+				set_col(&row, SUB_CWND, Int32GetDatum(t->tcpi_snd_cwnd));
 			}
-			c += 2;
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_bytes_retrans))
 			{
-				values[c] = Int64GetDatum(t->tcpi_bytes_sent);
-				values[c + 1] = Int64GetDatum(t->tcpi_bytes_received);
-				values[c + 2] = Int64GetDatum(t->tcpi_bytes_acked);
-				nulls[c] = nulls[c + 1] = nulls[c + 2] = false;
+				set_col(&row, SUB_BYTES_SENT, Int64GetDatum(t->tcpi_bytes_sent));
+				set_col(&row, SUB_BYTES_RECEIVED, Int64GetDatum(t->tcpi_bytes_received));
+				set_col(&row, SUB_BYTES_ACKED, Int64GetDatum(t->tcpi_bytes_acked));
 			}
-			c += 3;
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_total_retrans))
-			{
-				values[c] = Int64GetDatum(t->tcpi_total_retrans);
-				nulls[c] = false;
-			}
-			c++;
+				set_col(&row, SUB_RETRANS, Int64GetDatum(t->tcpi_total_retrans));
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_delivery_rate))
-			{
-				values[c] = Int64GetDatum(t->tcpi_delivery_rate);
-				nulls[c] = false;
-			}
-			c++;
+				set_col(&row, SUB_DELIVERY_RATE, Int64GetDatum(t->tcpi_delivery_rate));
 			/* the owner's view has no subflow flags: unknown */
-			values[c] = BoolGetDatum(s->has_subflow_info &&
-									 (s->subflow_flags & MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED) != 0);
-			nulls[c++] = s->from_owner;
-			Assert(c == NUM_SUBFLOW_COLUMNS);
+			if (!s->from_owner)
+				set_col(&row, SUB_FULLY_ESTABLISHED,
+						BoolGetDatum(s->has_subflow_info &&
+									 (s->subflow_flags & MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED) != 0));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
@@ -389,18 +392,22 @@ walmptcp_events(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		const WalmptcpEvent *e = &events[i];
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[NUM_EVENT_COLUMNS];
+		bool		nulls[NUM_EVENT_COLUMNS];
+		Row			row = {values, nulls};
 
-		values[0] = TimestampTzGetDatum((TimestampTz) e->time);
-		values[1] = Int32GetDatum(e->pid);
-		values[2] = CStringGetTextDatum(walmptcp_role_name(e->role));
-		values[3] = CStringGetTextDatum(e->local);
-		values[4] = CStringGetTextDatum(e->remote);
-		nulls[3] = nulls[4] = !details;
-		values[5] = CStringGetTextDatum(e->event);
-		values[6] = CStringGetTextDatum(e->detail);
-		nulls[6] = !details;
+		memset(nulls, true, sizeof(nulls));
+		set_col(&row, EV_TIME, TimestampTzGetDatum((TimestampTz) e->time));
+		set_col(&row, EV_PID, Int32GetDatum(e->pid));
+		set_col(&row, EV_ROLE, CStringGetTextDatum(walmptcp_role_name(e->role)));
+		set_col(&row, EV_EVENT, CStringGetTextDatum(e->event));
+		/* who the peer is and what happened to it: pg_read_all_stats only */
+		if (details)
+		{
+			set_col(&row, EV_LOCAL_ADDR, CStringGetTextDatum(e->local));
+			set_col(&row, EV_REMOTE_ADDR, CStringGetTextDatum(e->remote));
+			set_col(&row, EV_DETAIL, CStringGetTextDatum(e->detail));
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
