@@ -6,6 +6,7 @@ MODULE_big = walmptcp
 OBJS = \
 	src/module.o \
 	src/walmptcp.o \
+	src/inet_addr.o \
 	src/page_write.o \
 	src/got_patch.o \
 	src/mptcp_socket.o \
@@ -66,8 +67,8 @@ test/unit/page_write_test: test/unit/page_write_test.c test/unit/tap.h src/page_
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/page_write_test.c src/page_write.c
 test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/conninfo_scan.c src/conninfo_scan.h
 	$(CC) -Wall -Wextra -Werror -O1 -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
-test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c test/unit/tap.h src/owner_subflows.c src/owner_subflows.h src/kernel_uapi.h
-	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) -o $@ test/unit/owner_view_stride_test.c src/owner_subflows.c -Wl,--wrap=getsockopt
+test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c test/unit/tap.h src/owner_subflows.c src/owner_subflows.h src/inet_addr.c src/inet_addr.h src/kernel_uapi.h
+	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) -o $@ test/unit/owner_view_stride_test.c src/owner_subflows.c src/inet_addr.c -Wl,--wrap=getsockopt
 test/unit/service_file_test: test/unit/service_file_test.c src/service_file.c src/service_file.h
 	$(CC) -Wall -Wextra -Werror -O1 -o $@ test/unit/service_file_test.c src/service_file.c
 test/unit/helper_protocol_test: test/unit/helper_protocol_test.c src/helper_protocol.c src/helper_protocol.h src/endpoint_pm.h

@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
+#include "inet_addr.h"
 #include "owner_view.h"
 #include "registry.h"
 
@@ -34,17 +35,8 @@ same_tuple(const DiagSocket *a, const DiagSocket *b)
 {
 	return a->family == b->family &&
 		a->local_port == b->local_port && a->remote_port == b->remote_port &&
-		memcmp(a->local, b->local, 16) == 0 && memcmp(a->remote, b->remote, 16) == 0;
-}
-
-uint16
-walmptcp_sockaddr_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *) ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *) ss)->sin6_port);
-	return 0;
+		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
+		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
 }
 
 /*
@@ -143,8 +135,8 @@ use_owner_view(const WalmptcpConnEntry *e, Matched *m, int64 now)
 
 		s->family = o->family;
 		s->state = o->state;
-		memcpy(s->local, o->local, 16);
-		memcpy(s->remote, o->remote, 16);
+		memcpy(s->local, o->local, INET_ADDR_MAX_LEN);
+		memcpy(s->remote, o->remote, INET_ADDR_MAX_LEN);
 		s->local_port = o->local_port;
 		s->remote_port = o->remote_port;
 		s->is_subflow = true;

@@ -30,6 +30,5 @@ typedef struct Matched
 extern Matched *walmptcp_match_connections(int filter_pid, int *count);
 extern void walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode,
 								 Matched *m);
-extern uint16 walmptcp_sockaddr_port(const struct sockaddr_storage *ss);
 
 #endif							/* WALMPTCP_CONN_STATE_H */

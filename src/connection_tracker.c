@@ -25,6 +25,7 @@
 
 #include "connection_tracker.h"
 #include "events.h"
+#include "inet_addr.h"
 #include "registry.h"
 #include "walmptcp.h"
 
@@ -58,15 +59,6 @@ tracker_role_tracked(WalmptcpRole role)
 {
 	return role == WALMPTCP_ROLE_WALSENDER || role == WALMPTCP_ROLE_WALRECEIVER ||
 		role == WALMPTCP_ROLE_APPLY || role == WALMPTCP_ROLE_SLOTSYNC;
-}
-
-static void
-format_endpoint(int family, const uint8 *addr, uint16 port, char *buf, size_t len)
-{
-	char		a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
 void
@@ -117,11 +109,11 @@ tracker_init(Tracker *t, const Matched *m, TimestampTz now, uint64 config)
 	t->role = e->role;
 	t->ctx.client = client;
 	t->ctx.family = k->family;
-	memcpy(t->ctx.peer_addr, k->remote, 16);
+	memcpy(t->ctx.peer_addr, k->remote, INET_ADDR_MAX_LEN);
 	t->ctx.peer_port = k->remote_port;
 	t->ctx.server_port = client ? k->remote_port : k->local_port;
-	format_endpoint(k->family, k->local, k->local_port, t->local, sizeof(t->local));
-	format_endpoint(k->family, k->remote, k->remote_port, t->remote, sizeof(t->remote));
+	inet_addr_format_endpoint(k->family, k->local, k->local_port, t->local, sizeof(t->local));
+	inet_addr_format_endpoint(k->family, k->remote, k->remote_port, t->remote, sizeof(t->remote));
 	t->first_seen = now;
 	t->config = config;
 	t->probe_pending = client;
@@ -131,7 +123,7 @@ tracker_init(Tracker *t, const Matched *m, TimestampTz now, uint64 config)
 	{
 		t->peer.role = e->role;
 		t->peer.family = k->family;
-		memcpy(t->peer.addr, k->remote, 16);
+		memcpy(t->peer.addr, k->remote, INET_ADDR_MAX_LEN);
 		t->peer.port = k->remote_port;
 		t->peer.dbid = e->dbid;
 		strlcpy(t->peer.appname, e->appname, sizeof(t->peer.appname));

@@ -20,6 +20,7 @@
 #include "conn_state.h"
 #include "endpoint_pm.h"
 #include "events.h"
+#include "inet_addr.h"
 #include "registry.h"
 #include "subflow_path.h"
 #include "walmptcp.h"
@@ -38,7 +39,7 @@ typedef struct PeerKey
 {
 	WalmptcpRole role;
 	int			family;
-	uint8		addr[16];
+	uint8		addr[INET_ADDR_MAX_LEN];
 	uint16		port;
 	unsigned int dbid;
 	char		appname[WALMPTCP_APPNAME_LEN];

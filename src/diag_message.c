@@ -20,6 +20,7 @@
 #include <linux/mptcp.h>
 
 #include "diag_socket.h"
+#include "inet_addr.h"
 
 static void
 parse_subflow_info(const struct nlattr *nested, DiagSocket *s)
@@ -97,8 +98,8 @@ walmptcp_diag_parse_message(const struct nlmsghdr *nlh, bool mptcp, DiagSocket *
 
 	s->family = msg->idiag_family;
 	s->state = msg->idiag_state;
-	memcpy(s->local, msg->id.idiag_src, 16);
-	memcpy(s->remote, msg->id.idiag_dst, 16);
+	memcpy(s->local, msg->id.idiag_src, INET_ADDR_MAX_LEN);
+	memcpy(s->remote, msg->id.idiag_dst, INET_ADDR_MAX_LEN);
 	s->local_port = ntohs(msg->id.idiag_sport);
 	s->remote_port = ntohs(msg->id.idiag_dport);
 	s->inode = msg->idiag_inode;

@@ -17,6 +17,8 @@
 #include <linux/netlink.h>
 #include <linux/tcp.h>
 
+#include "inet_addr.h"
+
 /*
  * struct mptcp_info as of Linux 6.10.  The kernel returns a prefix of it on
  * older kernels; *_len says how much, and fields beyond it are unknown.
@@ -69,8 +71,8 @@ typedef struct DiagSocket
 {
 	int			family;
 	uint8_t		state;			/* TCP_ESTABLISHED, ... */
-	uint8_t		local[16];
-	uint8_t		remote[16];
+	uint8_t		local[INET_ADDR_MAX_LEN];
+	uint8_t		remote[INET_ADDR_MAX_LEN];
 	uint16_t		local_port;		/* host order */
 	uint16_t		remote_port;
 	uint64_t		inode;

@@ -30,6 +30,7 @@
 #include <linux/mptcp.h>
 
 #include "endpoint_pm.h"
+#include "inet_addr.h"
 #include "kernel_uapi.h"
 #include "netlink_frames.h"
 
@@ -153,8 +154,8 @@ parse_endpoint(const struct nlattr *nested, WalmptcpEndpoint *ep)
 					memcpy(ep->addr, mnl_attr_get_payload(attr), 4);
 				break;
 			case MPTCP_PM_ADDR_ATTR_ADDR6:
-				if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, 16) == 0)
-					memcpy(ep->addr, mnl_attr_get_payload(attr), 16);
+				if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, INET_ADDR_MAX_LEN) == 0)
+					memcpy(ep->addr, mnl_attr_get_payload(attr), INET_ADDR_MAX_LEN);
 				break;
 			case MPTCP_PM_ADDR_ATTR_PORT:
 				if (mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
@@ -358,7 +359,7 @@ add_back(struct mnl_socket *nl, uint16_t family_id, WalmptcpEndpoint *ep)
 	for (int i = 0; i < n; i++)
 	{
 		bool		same_addr = eps[i].family == ep->family &&
-			memcmp(eps[i].addr, ep->addr, ep->family == AF_INET ? 4 : 16) == 0;
+			memcmp(eps[i].addr, ep->addr, inet_addr_len(ep->family)) == 0;
 
 		if ((eps[i].flags & MPTCP_PM_ADDR_FLAG_IMPLICIT) &&
 			(same_addr || eps[i].id == ep->id))
@@ -375,7 +376,7 @@ add_back(struct mnl_socket *nl, uint16_t family_id, WalmptcpEndpoint *ep)
 	for (int i = 0; i < n; i++)
 	{
 		if (eps[i].family == ep->family &&
-			memcmp(eps[i].addr, ep->addr, ep->family == AF_INET ? 4 : 16) == 0)
+			memcmp(eps[i].addr, ep->addr, inet_addr_len(ep->family)) == 0)
 			ep->id = eps[i].id;
 	}
 	return 0;
@@ -386,7 +387,7 @@ walmptcp_endpoint_equal(const WalmptcpEndpoint *a, const WalmptcpEndpoint *b)
 {
 	return a->id == b->id && a->family == b->family && a->port == b->port &&
 		a->flags == b->flags && a->ifindex == b->ifindex &&
-		memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+		inet_addr_equal(a->family, a->addr, b->addr);
 }
 
 int
@@ -470,7 +471,7 @@ walmptcp_address_in(const struct ifaddrs *ifs, int family, const uint8_t *addr,
 			continue;
 		a = family == AF_INET ? (const void *) &((struct sockaddr_in *) i->ifa_addr)->sin_addr
 			: (const void *) &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
-		if (memcmp(a, addr, family == AF_INET ? 4 : 16) == 0)
+		if (inet_addr_equal(family, a, addr))
 			return true;
 	}
 	return false;

@@ -17,13 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inet_addr.h"
+
 #define WALMPTCP_MAX_ENDPOINTS 64
 
 typedef struct WalmptcpEndpoint
 {
 	uint8_t		id;
 	int			family;			/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];
+	uint8_t		addr[INET_ADDR_MAX_LEN];
 	uint16_t	port;			/* 0: none */
 	uint32_t	flags;			/* MPTCP_PM_ADDR_FLAG_* */
 	int32_t		ifindex;		/* 0: none */

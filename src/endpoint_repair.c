@@ -28,6 +28,7 @@
 #include "utils/timestamp.h"
 
 #include "endpoint_repair.h"
+#include "inet_addr.h"
 #include "net_admin.h"
 #include "path_probe.h"
 
@@ -46,17 +47,11 @@ typedef struct EndpointHistory
 
 static EndpointHistory history[MAX_KNOWN_ENDPOINTS];
 
-static int
-addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
 static bool
 same_endpoint(const WalmptcpEndpoint *a, const WalmptcpEndpoint *b)
 {
 	return a->family == b->family && a->port == b->port && a->flags == b->flags &&
-		memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
+		inet_addr_equal(a->family, a->addr, b->addr);
 }
 
 static EndpointHistory *
@@ -93,7 +88,7 @@ bool
 endpoint_owning(const WalmptcpEndpoint *eps, int neps, const PathOwnerContext *ctx,
 				const SubflowPath *path, WalmptcpEndpoint *owner)
 {
-	int			len = addr_len(path->family);
+	int			len = inet_addr_len(path->family);
 
 	for (int i = 0; i < neps; i++)
 	{

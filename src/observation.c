@@ -43,6 +43,7 @@
 
 #include "conn_state.h"
 #include "connection_tracker.h"
+#include "inet_addr.h"
 #include "observation.h"
 #include "path_probe.h"
 #include "registry.h"
@@ -104,12 +105,12 @@ observe_announced_listeners(void)
 	int			neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
 	DiagSocket *listeners = NULL;
 	int			nlisteners = 0;
-	static const uint8 any[16] = {0};
+	static const uint8 any[INET_ADDR_MAX_LEN] = {0};
 
 	for (int i = 0; i < neps; i++)
 	{
 		const WalmptcpEndpoint *ep = &eps[i];
-		int			len = ep->family == AF_INET ? 4 : 16;
+		int			len = inet_addr_len(ep->family);
 		bool		covered = false;
 		char		desc[128];
 

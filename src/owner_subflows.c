@@ -25,6 +25,7 @@
 #include <linux/mptcp.h>
 #include <linux/tcp.h>
 
+#include "inet_addr.h"
 #include "kernel_uapi.h"
 #include "owner_subflows.h"
 
@@ -37,25 +38,6 @@ walmptcp_monotonic_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-copy_sockaddr(const struct sockaddr *sa, uint8_t *addr, uint16_t *port)
-{
-	if (sa->sa_family == AF_INET)
-	{
-		const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
-
-		memcpy(addr, &in->sin_addr, 4);
-		*port = ntohs(in->sin_port);
-	}
-	else if (sa->sa_family == AF_INET6)
-	{
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
-
-		memcpy(addr, &in6->sin6_addr, 16);
-		*port = ntohs(in6->sin6_port);
-	}
 }
 
 /*
@@ -138,8 +120,8 @@ walmptcp_read_own_subflows(int fd, WalmptcpOwnerView *view)
 		if (a.sa_family != AF_INET && a.sa_family != AF_INET6)
 			continue;
 		s->family = a.sa_family;
-		copy_sockaddr(&a.sa_local, s->local, &s->local_port);
-		copy_sockaddr(&a.sa_remote, s->remote, &s->remote_port);
+		(void) inet_addr_from_sockaddr(&a.sa_local, s->local, &s->local_port);
+		(void) inet_addr_from_sockaddr(&a.sa_remote, s->remote, &s->remote_port);
 		s->state = t.tcpi_state;
 		s->tcpi_len = (int32_t) tcpi_stride;
 		s->rtt = t.tcpi_rtt;

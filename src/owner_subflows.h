@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inet_addr.h"
+
 /*
  * A connection's subflows as the process that owns its socket read them
  * (owner_view.c), for kernels whose sock_diag withholds subflow details
@@ -26,8 +28,8 @@ typedef struct WalmptcpOwnerSubflow
 	uint8_t		state;			/* tcpi_state */
 	uint16_t	local_port;
 	uint16_t	remote_port;
-	uint8_t		local[16];
-	uint8_t		remote[16];
+	uint8_t		local[INET_ADDR_MAX_LEN];
+	uint8_t		remote[INET_ADDR_MAX_LEN];
 	int32_t		tcpi_len;		/* how much tcp_info the kernel gave */
 	uint32_t	rtt;
 	uint32_t	snd_cwnd;

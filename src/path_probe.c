@@ -27,6 +27,7 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
+#include "inet_addr.h"
 #include "kernel_uapi.h"
 #include "owner_view.h"
 #include "path_probe.h"
@@ -34,31 +35,6 @@
 #define PROBE_CONNECT_MS 2000
 #define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */
 #define PATH_CHECK_MS 1000
-
-/* A socket address for family, address bytes and port; returns its length. */
-static socklen_t
-make_sockaddr(int family, const uint8 *addr, uint16 port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET)
-	{
-		struct sockaddr_in *in = (struct sockaddr_in *) ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		memcpy(&in->sin_addr, addr, 4);
-		return sizeof(*in);
-	}
-	else
-	{
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		memcpy(&in6->sin6_addr, addr, 16);
-		return sizeof(*in6);
-	}
-}
 
 /* Connect a non-blocking socket, waiting at most timeout_ms: 0 or an errno. */
 static int
@@ -105,7 +81,7 @@ bool
 probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 {
 	struct sockaddr_storage ss;
-	socklen_t	sslen = make_sockaddr(family, addr, port, &ss);
+	socklen_t	sslen = inet_addr_to_sockaddr(family, addr, port, &ss);
 	struct stat st;
 	DiagSnapshot snap;
 	Matched		m;
@@ -183,8 +159,8 @@ path_answers(int family, const uint8 *local, const uint8 *remote, uint16 port)
 				rc;
 	bool		answered = false;
 
-	len = make_sockaddr(family, local, 0, &src);
-	(void) make_sockaddr(family, remote, port, &dst);
+	len = inet_addr_to_sockaddr(family, local, 0, &src);
+	(void) inet_addr_to_sockaddr(family, remote, port, &dst);
 
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -26,6 +26,7 @@
 #include "compat.h"
 #include "connection_tracker.h"
 #include "endpoint_repair.h"
+#include "inet_addr.h"
 #include "net_admin.h"
 #include "path_probe.h"
 #include "registry.h"
@@ -69,7 +70,7 @@ static bool
 lost_beyond_endpoints(const Tracker *t, const PathSet *missing,
 					  const WalmptcpEndpoint *eps, int neps)
 {
-	int			len = t->ctx.family == AF_INET ? 4 : 16;
+	int			len = inet_addr_len(t->ctx.family);
 
 	for (int i = 0; i < missing->n; i++)
 	{

@@ -46,6 +46,7 @@
 #include <linux/mptcp.h>
 #include <linux/sock_diag.h>
 
+#include "inet_addr.h"
 #include "kernel_uapi.h"
 #include "netlink_frames.h"
 #include "sock_diag.h"
@@ -86,7 +87,8 @@ same_tuple(const DiagSocket *a, const DiagSocket *b)
 {
 	return a->family == b->family &&
 		a->local_port == b->local_port && a->remote_port == b->remote_port &&
-		memcmp(a->local, b->local, 16) == 0 && memcmp(a->remote, b->remote, 16) == 0;
+		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
+		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
 }
 
 /*

@@ -29,6 +29,7 @@
 #include "compat.h"
 #include "conn_state.h"
 #include "events.h"
+#include "inet_addr.h"
 #include "owner_view.h"
 #include "registry.h"
 #include "walmptcp.h"
@@ -216,9 +217,9 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		else if (details)
 		{
 			values[CONN_LOCAL_ADDR] = sockaddr_inet_datum(&e->local, &nulls[CONN_LOCAL_ADDR]);
-			set_col(&row, CONN_LOCAL_PORT, Int32GetDatum(walmptcp_sockaddr_port(&e->local)));
+			set_col(&row, CONN_LOCAL_PORT, Int32GetDatum(inet_addr_sockaddr_port(&e->local)));
 			values[CONN_REMOTE_ADDR] = sockaddr_inet_datum(&e->remote, &nulls[CONN_REMOTE_ADDR]);
-			set_col(&row, CONN_REMOTE_PORT, Int32GetDatum(walmptcp_sockaddr_port(&e->remote)));
+			set_col(&row, CONN_REMOTE_PORT, Int32GetDatum(inet_addr_sockaddr_port(&e->remote)));
 		}
 		if (details && e->mode_known)
 			set_col(&row, CONN_REQUESTED_MODE, CStringGetTextDatum(walmptcp_mode_name(e->mode)));
@@ -335,7 +336,7 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 			if (s->from_owner)
 				kind = (s->local_port == m->msk->local_port &&
 						s->remote_port == m->msk->remote_port &&
-						memcmp(s->local, m->msk->local, 16) == 0) ? "initial" : "join";
+						memcmp(s->local, m->msk->local, INET_ADDR_MAX_LEN) == 0) ? "initial" : "join";
 			else if (!s->has_subflow_info)
 				kind = "tcp";
 			else if (s->subflow_flags & (MPTCP_SUBFLOW_FLAG_JOIN_LOC | MPTCP_SUBFLOW_FLAG_JOIN_REM))

@@ -11,13 +11,8 @@
 
 #include <arpa/inet.h>
 
+#include "inet_addr.h"
 #include "subflow_path.h"
-
-static int
-addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
 
 /* Add an established subflow's path; client: the server's port is remote. */
 static void
@@ -31,8 +26,8 @@ add_established(PathSet *out, int family, int state, const uint8 *local,
 		return;					/* joins in progress, closing subflows */
 	memset(&p, 0, sizeof(p));
 	p.family = family;
-	memcpy(p.local, local, addr_len(family));
-	memcpy(p.remote, remote, addr_len(family));
+	memcpy(p.local, local, inet_addr_len(family));
+	memcpy(p.remote, remote, inet_addr_len(family));
 	p.server_port = client ? remote_port : local_port;
 	pathset_add(out, &p);
 }
@@ -67,8 +62,8 @@ bool
 path_equal(const SubflowPath *a, const SubflowPath *b)
 {
 	return a->family == b->family && a->server_port == b->server_port &&
-		memcmp(a->local, b->local, addr_len(a->family)) == 0 &&
-		memcmp(a->remote, b->remote, addr_len(a->family)) == 0;
+		inet_addr_equal(a->family, a->local, b->local) &&
+		inet_addr_equal(a->family, a->remote, b->remote);
 }
 
 bool

@@ -21,6 +21,7 @@
 #define WALMPTCP_SUBFLOW_PATH_H
 
 #include "conn_state.h"
+#include "inet_addr.h"
 
 /* more than the kernel's limit of 8 extra subflows, with room to spare */
 #define WALMPTCP_MAX_PATHS 64
@@ -28,8 +29,8 @@
 typedef struct SubflowPath
 {
 	int			family;
-	uint8		local[16];
-	uint8		remote[16];
+	uint8		local[INET_ADDR_MAX_LEN];
+	uint8		remote[INET_ADDR_MAX_LEN];
 	uint16		server_port;	/* the listen or announced port */
 } SubflowPath;
 
@@ -48,7 +49,7 @@ typedef struct PathOwnerContext
 {
 	bool		client;			/* this host opened the connection */
 	int			family;
-	uint8		peer_addr[16];	/* the other end of the initial subflow */
+	uint8		peer_addr[INET_ADDR_MAX_LEN];	/* the other end of the initial subflow */
 	uint16		peer_port;
 	uint16		server_port;	/* the server's port of the initial subflow */
 } PathOwnerContext;
