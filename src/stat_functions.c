@@ -134,13 +134,11 @@ inet_datum(int family, const void *addr)
 static Datum
 sockaddr_inet_datum(const struct sockaddr_storage *ss, bool *isnull)
 {
-	*isnull = false;
-	if (ss->ss_family == AF_INET)
-		return inet_datum(AF_INET, &((const struct sockaddr_in *) ss)->sin_addr);
-	if (ss->ss_family == AF_INET6)
-		return inet_datum(AF_INET6, &((const struct sockaddr_in6 *) ss)->sin6_addr);
-	*isnull = true;
-	return (Datum) 0;
+	uint8		addr[INET_ADDR_MAX_LEN];
+	uint16		port;
+
+	*isnull = !inet_addr_from_sockaddr((const struct sockaddr *) ss, addr, &port);
+	return *isnull ? (Datum) 0 : inet_datum(ss->ss_family, addr);
 }
 
 static int
