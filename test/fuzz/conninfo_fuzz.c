@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: src/conninfo_scan.c against libpq's own parser.  The
+ * libFuzzer target: src/connect/conninfo_scan.c against libpq's own parser.  The
  * input is a connection string S' (see test/unit/conninfo_oracle.h); a
  * disagreement aborts, so libFuzzer keeps the input.
  *

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the sock_diag message parser (src/diag_message.c) on
+ * libFuzzer target: the sock_diag message parser (src/diag/diag_message.c) on
  * raw netlink messages, as a dump answer arrives (seeds: real answers of
  * this kernel, test/fuzz/capture-seeds).  Each message is parsed as from a
  * dump of MPTCP sockets and as from one of TCP sockets.
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <libmnl/libmnl.h>
 
-#include "../../src/diag_socket.h"
-#include "../../src/netlink_frames.h"
+#include "../../src/diag/diag_socket.h"
+#include "../../src/common/netlink_frames.h"
 
 static int
 on_message(const struct nlmsghdr *nlh, void *data)
@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void	   *buf = malloc(size ? size : 1);
 
 	memcpy(buf, data, size);
-	/* as src/sock_diag.c does with what it receives */
+	/* as src/diag/sock_diag.c does with what it receives */
 	if (walmptcp_netlink_frames_ok(buf, size))
 		(void) mnl_cb_run(buf, size, 0, 0, on_message, NULL);
 	free(buf);

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the MPTCP path manager's genetlink answers
- * (src/endpoint_pm.c).  The first byte chooses the parser: even, the
+ * (src/pm/endpoint_pm.c).  The first byte chooses the parser: even, the
  * endpoint dump (GET_ADDR); odd, the limits (GET_LIMITS); the rest is the
  * raw answer (seeds: real answers, test/fuzz/capture-seeds).
  *
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/endpoint_pm.h"
+#include "../../src/pm/endpoint_pm.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
 /*
- * Differential test of src/conninfo_scan.c against libpq's own parser
+ * Differential test of src/connect/conninfo_scan.c against libpq's own parser
  * (PQconninfoParse) on a generated corpus of connection strings, both
  * forms, valid and broken: quoting, backslashes (also trailing), blanks
  * around '=', URIs with user information containing '?', IPv6 hosts, host

@@ -1,5 +1,5 @@
 /*
- * The differential oracle for src/conninfo_scan.c, shared by the unit test
+ * The differential oracle for src/connect/conninfo_scan.c, shared by the unit test
  * (test/unit/conninfo_diff_test.c, a generated corpus) and the fuzz target
  * (test/fuzz/conninfo_fuzz.c).
  *
@@ -25,7 +25,7 @@
 
 #include <libpq-fe.h>
 
-#include "../../src/conninfo_scan.h"
+#include "../../src/connect/conninfo_scan.h"
 
 #define STAND_IN "requirepeer"
 #define KEYWORD "mptcp"

@@ -1,5 +1,5 @@
 /*
- * Unit test of src/helper_protocol.c, the endpoint helper's protocol,
+ * Unit test of src/helper/helper_protocol.c, the endpoint helper's protocol,
  * without PostgreSQL: a fake helper on a socketpair.
  *
  * 1. Stale replies (second review D7): the helper answers request N only

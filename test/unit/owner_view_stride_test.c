@@ -1,5 +1,5 @@
 /*
- * Unit test of src/owner_subflows.c: the subflow lists of
+ * Unit test of src/shmem/owner_subflows.c: the subflow lists of
  * getsockopt(SOL_MPTCP, MPTCP_TCPINFO / MPTCP_SUBFLOW_ADDRS) read from a
  * kernel whose entries are shorter than the build headers' structs.
  *
@@ -25,8 +25,8 @@
 #include <linux/mptcp.h>
 #include <linux/tcp.h>
 
-#include "../../src/kernel_uapi.h"
-#include "../../src/owner_subflows.h"
+#include "../../src/common/kernel_uapi.h"
+#include "../../src/shmem/owner_subflows.h"
 
 #define MAX_FAKE_SUBFLOWS 20
 

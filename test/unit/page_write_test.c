@@ -1,5 +1,5 @@
 /*
- * Unit test of src/page_write.c on a synthetic layout: real pages of this
+ * Unit test of src/connect/page_write.c on a synthetic layout: real pages of this
  * process with the protections the loader leaves around a GOT.
  *
  *   page 0: read-only (PT_GNU_RELRO, GOT slots)
@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../src/page_write.h"
+#include "../../src/connect/page_write.h"
 
 #include "tap.h"
 

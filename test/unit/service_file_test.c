@@ -1,5 +1,5 @@
 /*
- * Unit test of src/service_file.c: which file decides whether a service
+ * Unit test of src/connect/service_file.c: which file decides whether a service
  * sets a keyword, in libpq's order (fe-connect.c, parseServiceInfo, 19):
  * the servicefile connection option, else PGSERVICEFILE, else
  * ~/.pg_service.conf; then pg_service.conf in PGSYSCONFDIR.
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/service_file.h"
+#include "../../src/connect/service_file.h"
 
 static int	failures = 0;
 static int	n = 0;

@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * conn_state.c
+ *	  Join the connection registry with what the kernel reports now.
+ *
+ * Join: registry inode -> MPTCP socket (idiag_inode) -> token -> subflows
+ * (MPTCP_SUBFLOW_ATTR_TOKEN_LOC, which is the local token on both sides).
+ * A plain TCP connection is its own single subflow (TCP inode), and so is an
+ * MPTCP socket that fell back to TCP (matched by addresses and ports).
+ * Used by the SQL functions and by the supervisor (also for its probe
+ * connections, so that both are measured the same way).
+ *
+ * Copyright (c) 2026, the walmptcp authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "conn_state.h"
+#include "inet_addr.h"
+#include "owner_view.h"
+#include "registry.h"
+
+
+/* Same addresses and ports (the MPTCP socket shows its initial subflow's). */
+static bool
+same_tuple(const DiagSocket *a, const DiagSocket *b)
+{
+	return a->family == b->family &&
+		a->local_port == b->local_port && a->remote_port == b->remote_port &&
+		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
+		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
+}
+
+/*
+ * The kernel's sockets for the socket with this inode: its MPTCP socket and
+ * subflows (joined by token), or its plain TCP socket.  m->entry is left
+ * alone.
+ */
+void
+walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
+{
+	bool		fallback;
+
+	m->msk = NULL;
+	m->tcp = NULL;
+	m->n_subflows = 0;
+	m->withheld = false;
+	m->subflows = palloc(Max(snap->n_tcp, 1) * sizeof(DiagSocket *));
+
+	for (int j = 0; j < snap->n_mptcp && m->msk == NULL; j++)
+		if (snap->mptcp[j].inode == inode)
+			m->msk = &snap->mptcp[j];
+	for (int j = 0; m->msk == NULL && j < snap->n_tcp && m->tcp == NULL; j++)
+		if (snap->tcp[j].inode == inode)
+			m->tcp = &snap->tcp[j];
+
+	if (m->tcp)
+	{
+		m->subflows[m->n_subflows++] = m->tcp;
+		return;
+	}
+	if (m->msk == NULL)
+		return;					/* closing; the row shows the registry only */
+
+	fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
+	for (int j = 0; j < snap->n_tcp; j++)
+	{
+		DiagSocket *s = &snap->tcp[j];
+
+		if (fallback || m->msk->mptcp.token == 0)
+		{
+			/* a fallen-back connection has one TCP socket, same tuple */
+			if (same_tuple(s, m->msk))
+				m->subflows[m->n_subflows++] = s;
+		}
+		else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
+			m->subflows[m->n_subflows++] = s;
+		else if (s->is_subflow && !s->has_subflow_info && same_tuple(s, m->msk))
+			m->withheld = true; /* its initial subflow, without details */
+	}
+	/*
+	 * No subflow found: a fact only where the kernel shows subflows to us.
+	 * Before 6.18 it may not even mark them as MPTCP subflows for an
+	 * unprivileged reader (6.1, 6.12), so go by what the MPTCP socket says:
+	 * subflows it still has (mptcpi_subflows_total, 6.8+), or, without that
+	 * counter, assume withheld.
+	 */
+	if (!fallback && m->n_subflows == 0 &&
+		(snap->details_withheld ||
+		 !WALMPTCP_INFO_HAS(m->msk->mptcp_len, subflows_total) ||
+		 m->msk->mptcp.subflows_total > 0))
+		m->withheld = true;
+}
+
+/*
+ * Replace m's subflows with those the owning process published: where the
+ * kernel withholds them from sock_diag (walmptcp.subflow_source = auto), or
+ * always (= owner).
+ */
+static void
+use_owner_view(const WalmptcpConnEntry *e, Matched *m, int64 now)
+{
+	const WalmptcpOwnerView *v = &e->owner;
+	bool		fallback;
+
+	if (m->msk == NULL)
+		return;
+	fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
+	if (fallback || walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ||
+		(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_AUTO && !m->withheld))
+		return;
+
+	m->n_subflows = 0;
+	if (v->taken_at == 0)
+	{
+		m->withheld = true;		/* nothing published yet: unknown */
+		return;
+	}
+	m->withheld = false;
+	m->from_owner = true;
+	m->owner_age_ms = (now - v->taken_at) / 1000;
+	m->subflows = palloc(Max(v->n, 1) * sizeof(DiagSocket *));
+	for (int i = 0; i < v->n; i++)
+	{
+		const WalmptcpOwnerSubflow *o = &v->subflows[i];
+		DiagSocket *s = palloc0(sizeof(DiagSocket));
+
+		s->family = o->family;
+		s->state = o->state;
+		memcpy(s->local, o->local, INET_ADDR_MAX_LEN);
+		memcpy(s->remote, o->remote, INET_ADDR_MAX_LEN);
+		s->local_port = o->local_port;
+		s->remote_port = o->remote_port;
+		s->is_subflow = true;
+		s->from_owner = true;
+		s->tcpi_len = Min(o->tcpi_len, (int) sizeof(s->tcpi));
+		s->tcpi.tcpi_state = o->state;
+		s->tcpi.tcpi_rtt = o->rtt;
+		s->tcpi.tcpi_snd_cwnd = o->snd_cwnd;
+		s->tcpi.tcpi_total_retrans = o->total_retrans;
+		s->tcpi.tcpi_bytes_sent = o->bytes_sent;
+		s->tcpi.tcpi_bytes_received = o->bytes_received;
+		s->tcpi.tcpi_bytes_acked = o->bytes_acked;
+		s->tcpi.tcpi_delivery_rate = o->delivery_rate;
+		m->subflows[m->n_subflows++] = s;
+	}
+}
+
+/*
+ * A session's SQL calls within SNAPSHOT_REUSE_MS of each other share one
+ * kernel snapshot (of every registered connection): a query calling
+ * walmptcp_subflows(pid) per row of walmptcp_connections(), or a monitor
+ * polling in a loop, then costs one dump of the namespace's TCP sockets, not
+ * one per call.  Only client backends: the supervisor wants each tick fresh.
+ */
+#define SNAPSHOT_REUSE_MS	100
+
+static MemoryContext snapshot_cxt = NULL;
+static DiagSnapshot cached_snap;
+static uint64 *cached_inodes;
+static int	cached_n_inodes;
+static TimestampTz cached_at;
+
+static int
+inode_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a,
+				y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static DiagSocket *
+copy_sockets(const DiagSocket *from, int n)
+{
+	DiagSocket *to = palloc(Max(n, 1) * sizeof(DiagSocket));
+
+	if (n > 0)
+		memcpy(to, from, n * sizeof(DiagSocket));
+	return to;
+}
+
+/* A snapshot for these (sorted) inodes in the current memory context. */
+static void
+collect(const uint64 *inodes, int n, DiagSnapshot *snap)
+{
+	MemoryContext old;
+	TimestampTz now;
+
+	if (MyBackendType != B_BACKEND)
+	{
+		walmptcp_diag_collect(inodes, n, snap);
+		return;
+	}
+	now = GetCurrentTimestamp();
+	/* stale: other connections, older than the window, or the clock went back */
+	if (snapshot_cxt == NULL || cached_at == 0 || cached_n_inodes != n ||
+		memcmp(cached_inodes, inodes, n * sizeof(uint64)) != 0 ||
+		now < cached_at || TimestampDifferenceExceeds(cached_at, now, SNAPSHOT_REUSE_MS))
+	{
+		if (snapshot_cxt == NULL)
+			snapshot_cxt = AllocSetContextCreate(TopMemoryContext, "walmptcp snapshot",
+												 ALLOCSET_SMALL_SIZES);
+		cached_at = 0;			/* invalid until the dump succeeded */
+		MemoryContextReset(snapshot_cxt);
+		old = MemoryContextSwitchTo(snapshot_cxt);
+		walmptcp_diag_collect(inodes, n, &cached_snap);
+		cached_inodes = palloc(Max(n, 1) * sizeof(uint64));
+		memcpy(cached_inodes, inodes, n * sizeof(uint64));
+		MemoryContextSwitchTo(old);
+		cached_n_inodes = n;
+		cached_at = now;
+	}
+	*snap = cached_snap;
+	snap->mptcp = copy_sockets(cached_snap.mptcp, cached_snap.n_mptcp);
+	snap->tcp = copy_sockets(cached_snap.tcp, cached_snap.n_tcp);
+}
+
+/* Registry snapshot (optionally one pid) joined with a sock_diag dump. */
+Matched *
+walmptcp_match_connections(int filter_pid, int *count)
+{
+	int			n_entries;
+	WalmptcpConnEntry *entries = walmptcp_registry_snapshot(&n_entries);
+	Matched    *out;
+	uint64	   *inodes;
+	int			n = 0;
+	bool		wanted = false;
+	DiagSnapshot snap;
+	int64		now;
+
+	*count = 0;
+	/* every registered inode, so that one snapshot serves any pid */
+	inodes = palloc(Max(n_entries, 1) * sizeof(uint64));
+	for (int i = 0; i < n_entries; i++)
+	{
+		inodes[n++] = entries[i].inode;
+		wanted |= (filter_pid == 0 || entries[i].pid == filter_pid);
+	}
+	if (!wanted)
+		return NULL;			/* nothing to ask the kernel about */
+	qsort(inodes, n, sizeof(uint64), inode_cmp);
+	collect(inodes, n, &snap);
+	/* the owner views' clock: a wall-clock step changes no age */
+	now = walmptcp_monotonic_us();
+	n = 0;
+
+	out = palloc0(n_entries * sizeof(Matched));
+	for (int i = 0; i < n_entries; i++)
+	{
+		if (filter_pid != 0 && entries[i].pid != filter_pid)
+			continue;
+		walmptcp_match_inode(&snap, entries[i].inode, &out[n]);
+		use_owner_view(&entries[i], &out[n], now);
+		out[n++].entry = &entries[i];
+	}
+	*count = n;
+	return out;
+}
+

@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * path_probe.c
+ *	  The supervisor's probe connections (see path_probe.h).
+ *
+ * Both are closed before anything reaches PostgreSQL's protocol: the probe
+ * connection before the startup packet (the server logs nothing), the path
+ * check at once.  ss shows a probe as a second MPTCP connection to the
+ * server while it lasts (PROBE_WAIT_MS).
+ *
+ * Copyright (c) 2026, the walmptcp authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "inet_addr.h"
+#include "kernel_uapi.h"
+#include "owner_view.h"
+#include "path_probe.h"
+
+#define PROBE_CONNECT_MS 2000
+#define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */
+#define PATH_CHECK_MS 1000
+
+/* Connect a non-blocking socket, waiting at most timeout_ms: 0 or an errno. */
+static int
+connect_within(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+	int			err = 0;
+	socklen_t	errlen = sizeof(err);
+	struct pollfd pfd = {fd, POLLOUT, 0};
+
+	if (connect(fd, (const struct sockaddr *) ss, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
+		return errno;
+	return err;
+}
+
+#ifdef WALMPTCP_TEST_HOOKS
+/*
+ * Tests only (WALMPTCP_TEST_PROBE_DIAG_FAILS=N): the first N probes' reads
+ * of their subflows fail with an ERROR, as a transient sock_diag failure
+ * does, so that t/024 can check that the probe connection is closed all the
+ * same.  The message is always the same, as a persistent failure's is.
+ */
+static void
+test_fail_probe_diag(void)
+{
+	static int	failed = 0;
+	const char *n = getenv("WALMPTCP_TEST_PROBE_DIAG_FAILS");
+
+	if (n == NULL || failed >= atoi(n))
+		return;
+	failed++;
+	ereport(ERROR,
+			(errcode(ERRCODE_SYSTEM_ERROR),
+			 errmsg("sock_diag read of a probe connection failed (test hook WALMPTCP_TEST_PROBE_DIAG_FAILS)")));
+}
+#endif
+
+bool
+probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t	sslen = inet_addr_to_sockaddr(family, addr, port, &ss);
+	struct stat st;
+	DiagSnapshot snap;
+	Matched		m;
+	volatile bool known = false;
+	int			fd;
+
+	out->n = 0;
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	if (fd < 0)
+		return false;
+	if (connect_within(fd, &ss, sslen, PROBE_CONNECT_MS) != 0 || fstat(fd, &st) != 0)
+	{
+		close(fd);
+		return false;
+	}
+
+	/* an ERROR in sock_diag must not leave the connection open (CLOSE_WAIT) */
+	PG_TRY();
+	{
+		/* wait on the latch, so that a shutdown request is not held up */
+		for (TimestampTz until = GetCurrentTimestamp() + PROBE_WAIT_MS * 1000;;)
+		{
+			long		left = (until - GetCurrentTimestamp()) / 1000;
+
+			if (left <= 0 || ShutdownRequestPending)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 left, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		if (!ShutdownRequestPending)
+		{
+			uint64		inode = (uint64) st.st_ino;
+
+			memset(&m, 0, sizeof(m));
+#ifdef WALMPTCP_TEST_HOOKS
+			test_fail_probe_diag();
+#endif
+			walmptcp_diag_collect(&inode, 1, &snap);
+			walmptcp_match_inode(&snap, inode, &m);
+			if (m.msk != NULL && (m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
+			{
+				WalmptcpOwnerView view;
+
+				/* as the connections are read: sock_diag, else our own view */
+				if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_OWNER && !m.withheld)
+				{
+					pathset_of_connection(&m, true, out);
+					known = true;
+				}
+				else if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG &&
+						 walmptcp_read_own_subflows(fd, &view))
+				{
+					pathset_of_owner_view(&view, true, out);
+					known = true;
+				}
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		close(fd);
+	}
+	PG_END_TRY();
+	return known;
+}
+
+bool
+path_answers(int family, const uint8 *local, const uint8 *remote, uint16 port)
+{
+	struct sockaddr_storage src,
+				dst;
+	socklen_t	len;
+	int			fd,
+				rc;
+	bool		answered = false;
+
+	len = inet_addr_to_sockaddr(family, local, 0, &src);
+	(void) inet_addr_to_sockaddr(family, remote, port, &dst);
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (bind(fd, (struct sockaddr *) &src, len) == 0)
+	{
+		rc = connect_within(fd, &dst, len, PATH_CHECK_MS);
+		answered = (rc == 0 || rc == ECONNREFUSED);
+	}
+	close(fd);
+	return answered;
+}
