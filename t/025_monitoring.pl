@@ -163,11 +163,18 @@ sub compare
 		  && $sumpaths == $rows && $npaths == $paths
 		  && (!$opts{subflows} || $metric == $opts{subflows});
 	}, 30);
-	note "$host $what: SQL subflows=$sqlcount, walmptcp_subflows($pid) rows=$rows on $paths paths; "
+	# shown by prove without -v: the numbers this test is about
+	diag "$host $what: SQL subflows=$sqlcount, walmptcp_subflows($pid) rows=$rows on $paths paths; "
 	  . "/metrics walmptcp_connection_subflows=" . ($metric // 'none')
 	  . ", walmptcp_path_subflows summed=$sumpaths over $npaths series";
-	note join("\n", map { $_->{line} } grep { ($_->{labels}{pid} // '') eq $pid }
-		map { @{ $m->{$_} } } sort grep { /^walmptcp_(connection|path)_/ } keys %$m) if $m;
+	if ($m)
+	{
+		my @lines = map { $_->{line} } grep { ($_->{labels}{pid} // '') eq $pid }
+		  map { @{ $m->{$_} } } sort grep { /^walmptcp_(connection|path)_/ } keys %$m;
+		note join("\n", @lines);
+		diag join("\n", grep { /^walmptcp_(connection_(subflows|degraded)|path_subflows)/ } @lines)
+		  if $host eq 'standby';
+	}
 	ok($same, "$host $what: walmptcp_connection_subflows (" . ($metric // 'none')
 		  . ") = walmptcp_connections().subflows ($sqlcount) = rows of walmptcp_subflows(pid) ($rows)"
 		  . " = walmptcp_path_subflows summed ($sumpaths)");
@@ -215,7 +222,7 @@ sub events
 
 my $lost0 = events(qw(subflow_lost degraded));
 my $repaired0 = events('repaired');
-note "before ss -K: subflow_lost+degraded events $lost0, repaired $repaired0";
+diag "before ss -K: subflow_lost+degraded events $lost0, repaired $repaired0";
 $lab->run('standby', 'ss', '-K', 'src', $S2);
 my ($dropped, $lost) = (0, $lost0);
 ok(WalmptcpLab::wait_for(sub {
@@ -225,7 +232,7 @@ ok(WalmptcpLab::wait_for(sub {
 	$lost = events(qw(subflow_lost degraded)) // $lost;
 	return $lost > $lost0;
 }, 30), "after ss -K: walmptcp_events_events{event=~\"subflow_lost|degraded\"} rose ($lost0 -> $lost)");
-note "after ss -K: standby walmptcp_connection_subflows "
+diag "after ss -K: standby walmptcp_connection_subflows "
   . ($dropped ? "dropped to $dropped" : "not seen below $full (repaired between scrapes)");
 
 my $repaired = $repaired0;
@@ -233,6 +240,7 @@ ok(WalmptcpLab::wait_for(sub {
 	$repaired = events('repaired') // $repaired;
 	return $repaired > $repaired0;
 }, 60), "the repair shows in /metrics: walmptcp_events_events{event=\"repaired\"} ($repaired0 -> $repaired)");
+diag "walmptcp_events_events summed over both nodes: subflow_lost+degraded $lost0 -> $lost, repaired $repaired0 -> $repaired";
 for my $host ('standby', 'primary')
 {
 	my ($pid, $n, $m) = compare($host, 'after the repair', subflows => $full);
@@ -272,6 +280,7 @@ SKIP:
 		return defined $got && $got == $sqlcount && !grep { $_->{value} != 0 }
 		  @{ $m->{sql_exporter_last_scrape_failed} // [] };
 	}, 30);
+	diag "sql_exporter: sql_walmptcp_connection{col=\"subflows\"} " . ($got // 'none') . ", SQL $sqlcount";
 	is($got, $sqlcount, "sql_exporter: sql_walmptcp_connection{col=\"subflows\"} = walmptcp_connections().subflows ($sqlcount), every query ran");
 }
 
