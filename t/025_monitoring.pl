@@ -178,6 +178,11 @@ sub compare
 	ok($same, "$host $what: walmptcp_connection_subflows (" . ($metric // 'none')
 		  . ") = walmptcp_connections().subflows ($sqlcount) = rows of walmptcp_subflows(pid) ($rows)"
 		  . " = walmptcp_path_subflows summed ($sumpaths)");
+	# every namespace of the file ran, also those with no rows here
+	# (walmptcp_fallback): a failed query sets it to 1 (0.11; where an
+	# exporter version lacks it, the counts above are the check)
+	my $err = $m && $m->{pg_exporter_last_scrape_error} ? $m->{pg_exporter_last_scrape_error}[0]{value} : '0';
+	is($err, '0', "$host $what: every query of the file ran (pg_exporter_last_scrape_error 0)");
 	return ($pid, $metric, $m);
 }
 
