@@ -262,7 +262,7 @@ for my $host ('standby', 'primary')
 # ---- prometheus-sql-exporter -------------------------------------------------
 SKIP:
 {
-	skip "$SQL_EXPORTER is not installed", 2 unless -x $SQL_EXPORTER;
+	skip "$SQL_EXPORTER is not installed", 3 unless -x $SQL_EXPORTER;
 	my $cfg = PostgreSQL::Test::Utils::slurp_file($COLLECTOR);
 	my $dsn = 'postgres://prometheus@/postgres?host=' . $standby->host . '&port='
 	  . $standby->port . '&sslmode=disable';
@@ -276,15 +276,18 @@ SKIP:
 	push @exporters, IPC::Run::start([ $SQL_EXPORTER, "-config.file=$file",
 			"-web.listen-address=$listen" ], '<', \undef, '>', $log, '2>&1');
 	$url{sql} = "http://$listen/metrics";
-	my ($got, $sqlcount);
+	my ($got, $sqlcount, @failed, $queries);
 	WalmptcpLab::wait_for(sub {
 		my $m = scrape('sql') or return 0;
 		$sqlcount = sql('standby', "SELECT subflows FROM walmptcp_connections() WHERE role = 'walreceiver'");
 		$got = value($m, 'sql_walmptcp_connection', col => 'subflows', pid => $pid{standby},
 			role => 'walreceiver');
-		return defined $got && $got == $sqlcount && !grep { $_->{value} != 0 }
+		$queries = @{ $m->{sql_exporter_last_scrape_failed} // [] };
+		@failed = map { $_->{labels}{query} } grep { $_->{value} != 0 }
 		  @{ $m->{sql_exporter_last_scrape_failed} // [] };
+		return defined $got && $got == $sqlcount && $queries == 6 && !@failed;
 	}, 30);
+	is("$queries: @failed", '6: ', 'sql_exporter: its 6 queries ran, none failed (sql_exporter_last_scrape_failed 0)');
 	diag "sql_exporter: sql_walmptcp_connection{col=\"subflows\"} " . ($got // 'none') . ", SQL $sqlcount";
 	is($got, $sqlcount, "sql_exporter: sql_walmptcp_connection{col=\"subflows\"} = walmptcp_connections().subflows ($sqlcount), every query ran");
 }
