@@ -276,7 +276,8 @@ SKIP:
 	push @exporters, IPC::Run::start([ $SQL_EXPORTER, "-config.file=$file",
 			"-web.listen-address=$listen" ], '<', \undef, '>', $log, '2>&1');
 	$url{sql} = "http://$listen/metrics";
-	my ($got, $sqlcount, @failed, $queries);
+	my ($got, $sqlcount, @failed);
+	my $queries = 0;
 	WalmptcpLab::wait_for(sub {
 		my $m = scrape('sql') or return 0;
 		$sqlcount = sql('standby', "SELECT subflows FROM walmptcp_connections() WHERE role = 'walreceiver'");
