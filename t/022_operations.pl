@@ -70,21 +70,13 @@ sub established
 	return join(' ', map { "$_=$n{$_}" } sort keys %n);
 }
 
-sub supervisor_pid
-{
-	my ($node) = @_;
-	my %title = SupervisorFaults::cluster_processes($node);
-	my @s = grep { $title{$_} =~ /walmptcp supervisor/ } keys %title;
-	return @s == 1 ? $s[0] : undef;
-}
-
 # The helper socket is held by the postmaster and the (current) supervisor only.
 sub helper_paired
 {
 	my ($node, $what) = @_;
 	my ($sup, @holders);
 	WalmptcpLab::wait_for(sub {
-		$sup = supervisor_pid($node);
+		$sup = SupervisorFaults::supervisor_pid($node);
 		@holders = SupervisorFaults::helper_socket_holders($lab, $host{ $node->name }, $node);
 		return defined $sup && join(' ', sort map { /^(\d+)/ } @holders) eq join(' ', sort ($node->{_pid}, $sup));
 	}, 30);
@@ -209,7 +201,7 @@ my ($ok, $out, $err) = Topology::try_sql($standby,
 	   || ' ' || (SELECT count(*) >= 0 FROM walmptcp_events())});
 ok($ok, 'promoted: walmptcp functions answer') or diag $err;
 like($out, qr/^\d+ \d+ 0 0 true$/, "promoted: no walreceiver, no walsender, events readable ($out)");
-ok(defined supervisor_pid($standby), 'promoted: the supervisor runs');
+ok(defined SupervisorFaults::supervisor_pid($standby), 'promoted: the supervisor runs');
 sql($standby, q{INSERT INTO t (pad) VALUES ('after promotion')});
 is(sql($standby, q{SELECT count(*) FROM t WHERE pad = 'after promotion'}), '1', 'promoted: writable');
 sleep(2);    # a supervisor tick or more on the promoted node

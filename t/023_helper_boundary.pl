@@ -30,16 +30,7 @@ my $primary = $lab->make_primary(keep_net_admin => 1);
 $primary->safe_psql('postgres', 'CREATE EXTENSION walmptcp');
 my $pm = $primary->{_pid};
 
-# by process title: a background worker without a database connection is
-# not in pg_stat_activity
-sub pid_titled
-{
-	my ($title) = @_;
-	my %title = SupervisorFaults::cluster_processes($primary);
-	my ($pid) = grep { $title{$_} =~ /\Q$title\E/ } keys %title;
-	return $pid;
-}
-sub supervisor_pid { return pid_titled('walmptcp supervisor'); }
+sub supervisor_pid { return SupervisorFaults::supervisor_pid($primary); }
 ok(WalmptcpLab::wait_for(sub { supervisor_pid() }, 30), 'the supervisor runs');
 my $supervisor = supervisor_pid();
 
@@ -63,7 +54,7 @@ ok($lookalike > 0 && -e "/proc/$lookalike", "look-alike worker (library walmptcp
 my $holders = holders();
 unlike(" $holders ", qr/ $lookalike /, "the look-alike worker does not hold the helper socket (holders: $holders)");
 is($holders, join(' ', sort ($pm, $supervisor)), 'helper socket still held by the postmaster and the supervisor only');
-is(pid_titled('walmptcp look-alike'), $lookalike, 'the look-alike is a child of the postmaster');
+is(SupervisorFaults::process_titled($primary, 'walmptcp look-alike'), $lookalike, 'the look-alike is a child of the postmaster');
 kill 'TERM', $lookalike;
 WalmptcpLab::wait_for(sub { !-e "/proc/$lookalike" }, 10);
 

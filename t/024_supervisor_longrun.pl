@@ -32,19 +32,8 @@ ok(WalmptcpLab::wait_for(sub {
 		q{SELECT coalesce(max(subflows), 0) FROM walmptcp_connections() WHERE role = 'walreceiver' AND mptcp}) >= 2
 }, 60), 'walreceiver streams over MPTCP');
 
-# (a background worker without a database is not in pg_stat_activity)
-sub supervisor_pid
-{
-	my ($node) = @_;
-	my $pid = '';
-	WalmptcpLab::wait_for(sub {
-		my %title = SupervisorFaults::cluster_processes($node);
-		($pid) = grep { $title{$_} =~ /walmptcp supervisor/ } keys %title;
-		$pid //= '';
-		$pid ne '';
-	}, 30);
-	return $pid;
-}
+# the supervisor's pid, waiting up to 30 s for it (undef if none)
+sub supervisor_pid { return SupervisorFaults::supervisor_pid($_[0], 30) }
 
 sub fds { my @f = glob("/proc/$_[0]/fd/*"); return scalar @f }
 sub rss_kb { my ($kb) = slurp_file("/proc/$_[0]/status") =~ /^VmRSS:\s+(\d+)/m; return $kb // 0 }
@@ -157,7 +146,7 @@ $sup = supervisor_pid($standby);
 kill "TERM", $sup;
 ok(WalmptcpLab::wait_for(sub {
 	my $p = supervisor_pid($standby);
-	$p ne '' && $p ne $sup;
+	defined $p && $p ne $sup;
 }, 30), 'a terminated supervisor is started again');
 $log_from = -s $standby->logfile;
 $standby->stop('fast');

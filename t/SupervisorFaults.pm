@@ -58,6 +58,25 @@ sub cluster_processes
 	return %title;
 }
 
+# The pid of $node's one child whose title has $title (a background worker
+# without a database is not in pg_stat_activity), else undef.
+sub process_titled
+{
+	my ($node, $title) = @_;
+	my %title = cluster_processes($node);
+	my @pids = grep { $title{$_} =~ /\Q$title\E/ } keys %title;
+	return @pids == 1 ? $pids[0] : undef;
+}
+
+# The supervisor's pid, waiting up to $wait s (default: not at all) for it.
+sub supervisor_pid
+{
+	my ($node, $wait) = @_;
+	my $pid;
+	WalmptcpLab::wait_for(sub { defined($pid = process_titled($node, 'walmptcp supervisor')) }, $wait // 0);
+	return $pid;
+}
+
 # Processes of $node's cluster that hold PostgreSQL's end of the endpoint
 # helper's socketpair, as "pid:title".
 sub helper_socket_holders
