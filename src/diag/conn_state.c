@@ -29,16 +29,6 @@
 #include "registry.h"
 
 
-/* Same addresses and ports (the MPTCP socket shows its initial subflow's). */
-static bool
-same_tuple(const DiagSocket *a, const DiagSocket *b)
-{
-	return a->family == b->family &&
-		a->local_port == b->local_port && a->remote_port == b->remote_port &&
-		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
-		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
-}
-
 /*
  * The kernel's sockets for the socket with this inode: its MPTCP socket and
  * subflows (joined by token), or its plain TCP socket.  m->entry is left
@@ -78,12 +68,12 @@ walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 		if (fallback || m->msk->mptcp.token == 0)
 		{
 			/* a fallen-back connection has one TCP socket, same tuple */
-			if (same_tuple(s, m->msk))
+			if (diag_same_tuple(s, m->msk))
 				m->subflows[m->n_subflows++] = s;
 		}
 		else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
 			m->subflows[m->n_subflows++] = s;
-		else if (s->is_subflow && !s->has_subflow_info && same_tuple(s, m->msk))
+		else if (s->is_subflow && !s->has_subflow_info && diag_same_tuple(s, m->msk))
 			m->withheld = true; /* its initial subflow, without details */
 	}
 	/*

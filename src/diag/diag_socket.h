@@ -101,4 +101,14 @@ typedef struct DiagSocket
 extern bool walmptcp_diag_parse_message(const struct nlmsghdr *nlh, bool mptcp,
 										DiagSocket *s);
 
+/* Same addresses and ports (an MPTCP socket shows its initial subflow's). */
+static inline bool
+diag_same_tuple(const DiagSocket *a, const DiagSocket *b)
+{
+	return a->family == b->family &&
+		a->local_port == b->local_port && a->remote_port == b->remote_port &&
+		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
+		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
+}
+
 #endif							/* WALMPTCP_DIAG_SOCKET_H */

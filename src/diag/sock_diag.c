@@ -81,16 +81,6 @@ inode_wanted(const DumpState *st, uint64 inode)
 	return false;
 }
 
-/* Same addresses and ports (an MPTCP socket shows its initial subflow's). */
-static bool
-same_tuple(const DiagSocket *a, const DiagSocket *b)
-{
-	return a->family == b->family &&
-		a->local_port == b->local_port && a->remote_port == b->remote_port &&
-		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
-		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
-}
-
 /*
  * A TCP socket the join may use: a registered plain socket, a subflow
  * carrying the token of a kept MPTCP socket, or a socket with a kept MPTCP
@@ -108,7 +98,7 @@ tcp_wanted(const DumpState *st, const DiagSocket *s)
 
 		if (s->has_subflow_info && m->mptcp.token != 0 && s->token_loc == m->mptcp.token)
 			return true;
-		if (same_tuple(s, m))
+		if (diag_same_tuple(s, m))
 			return true;
 	}
 	return false;
