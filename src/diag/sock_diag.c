@@ -50,6 +50,7 @@
 #include "kernel_uapi.h"
 #include "netlink_frames.h"
 #include "sock_diag.h"
+#include "test_hooks.h"
 
 /*
  * Every TCP state but listening, TIME_WAIT and NEW_SYN_RECV: listeners carry
@@ -115,11 +116,9 @@ static void
 test_fail_dump(void)
 {
 	static int	failed = 0;
-	const char *n = getenv("WALMPTCP_TEST_DIAG_DUMP_FAILS");
 
-	if (n == NULL || failed >= atoi(n))
+	if (!test_hook_fires("WALMPTCP_TEST_DIAG_DUMP_FAILS", &failed))
 		return;
-	failed++;
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
 			 errmsg("sock_diag dump failed (test hook WALMPTCP_TEST_DIAG_DUMP_FAILS)")));

@@ -31,6 +31,7 @@
 #include "kernel_uapi.h"
 #include "owner_view.h"
 #include "path_probe.h"
+#include "test_hooks.h"
 
 #define PROBE_CONNECT_MS 2000
 #define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */
@@ -66,11 +67,9 @@ static void
 test_fail_probe_diag(void)
 {
 	static int	failed = 0;
-	const char *n = getenv("WALMPTCP_TEST_PROBE_DIAG_FAILS");
 
-	if (n == NULL || failed >= atoi(n))
+	if (!test_hook_fires("WALMPTCP_TEST_PROBE_DIAG_FAILS", &failed))
 		return;
-	failed++;
 	ereport(ERROR,
 			(errcode(ERRCODE_SYSTEM_ERROR),
 			 errmsg("sock_diag read of a probe connection failed (test hook WALMPTCP_TEST_PROBE_DIAG_FAILS)")));
