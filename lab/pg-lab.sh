@@ -29,12 +29,13 @@ PGBIN=$(pg_config --bindir 2>/dev/null) || PGBIN=
 
 # What each script does first: a check that it runs as root, the packages
 # (test/install-deps, with --bench the benchmark's too), walmptcp built
-# without warnings and installed.
+# without warnings (and without the tests' hooks) and installed.
 pglab_prepare() {
 	local me; me=$(basename "$(dirname "$0")")/$(basename "$0")
 	[ "$(id -u)" = 0 ] || { echo "$me: run as root" >&2; exit 2; }
 	"$PGLAB_TOP/test/install-deps" "$@"
-	(cd "$PGLAB_TOP" && make -s COPT=-Werror >/dev/null && make -s install >/dev/null)
+	# clean first: objects left by test/run-tests carry the test hooks
+	(cd "$PGLAB_TOP" && make -s clean && make -s COPT=-Werror >/dev/null && make -s install >/dev/null)
 	PGBIN=$(pg_config --bindir)
 }
 

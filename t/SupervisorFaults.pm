@@ -4,6 +4,12 @@
 #
 #   SupervisorFaults::run(net_admin => 1);
 #
+# WALMPTCP_REPAIR_ROUNDS=N runs the faults N times (each round ends with the
+# restarts, which also start the supervisors' hourly budgets afresh), and
+# WALMPTCP_REPAIR_TIMES=FILE appends each measured repair time to FILE as
+# tab-separated "variant, round, fault, seconds (-1: never), walreceiver
+# restarted": what `bench/run-bench --only repair` takes medians of.
+#
 # Every scenario: a table written throughout by a background session; the
 # fault; checks that streaming went on while one path lived; the time from
 # "path restored" to the full subflow set on both sides; at the end, primary
@@ -20,7 +26,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use WalmptcpLab;
 
-my ($lab, $primary, $standby, $port, @results, $net_admin, $variant);
+my ($lab, $primary, $standby, $port, @results, $net_admin, $variant, $round);
 
 sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q); }
 
@@ -136,6 +142,12 @@ sub measure
 		ok($same, "$fault: walreceiver not restarted (repair in place)");
 	}
 	push @results, [ $fault, $secs, $same ? 'no' : 'yes' ];
+	if (my $file = $ENV{WALMPTCP_REPAIR_TIMES})
+	{
+		open(my $fh, '>>', $file) or die "could not append to $file: $!";
+		printf $fh "%s\t%d\t%s\t%.2f\t%s\n", $variant, $round, $fault, $ok ? $secs : -1, $same ? 'no' : 'yes';
+		close($fh);
+	}
 }
 
 # ~10 MB/s of WAL for $secs seconds, more than one 50 Mbit/s path carries:
@@ -449,15 +461,24 @@ sub run
 	$net_admin = $opts{net_admin};
 	$variant = $net_admin ? 'CAP_NET_ADMIN' : 'unprivileged';
 
+	my $rounds = $ENV{WALMPTCP_REPAIR_ROUNDS} // 1;
+	die "WALMPTCP_REPAIR_ROUNDS must be a whole number from 1 to 20, not '$rounds'"
+	  if $rounds !~ /^[1-9][0-9]?$/ || $rounds > 20;
+
 	setup();
 	check_least_privilege();
-	my $writer = start_writer();
-	fault_subflows_killed();
-	fault_path_blackholed();
-	fault_address_removed();
-	fault_all_paths_down();
-	fault_endpoint_added();
-	fault_restarts();    # the writer's session ends with the primary restart
+	for my $r (1 .. $rounds)
+	{
+		$round = $r;    # measure() reads it (a foreach alias would hide it)
+		note "round $round of $rounds" if $rounds > 1;
+		my $writer = start_writer();
+		fault_subflows_killed();
+		fault_path_blackholed();
+		fault_address_removed();
+		fault_all_paths_down();
+		fault_endpoint_added();
+		fault_restarts();    # the writer's session ends with the primary restart
+	}
 	check_repair_off();
 	check_events_and_rows();
 	check_endpoints_kept();
