@@ -28,17 +28,18 @@ my $QUERIES = "$FindBin::Bin/../monitoring/postgres_exporter-queries.yaml";
 my $COLLECTOR = "$FindBin::Bin/../monitoring/sql_exporter-collector.yaml";
 
 plan skip_all => "$EXPORTER is not installed" unless -x $EXPORTER;
-# checked with Debian 12's exporter and PostgreSQL 15 only; in the PostgreSQL
-# 19 chroot (sid's exporter) a scrape misses the primary's series: not yet
-# understood, so not claimed there
-plan skip_all => 'monitoring files checked on PostgreSQL 15 only (19: open)'
-  if ($ENV{PG_MAJOR} // '15') ne '15' && ($ENV{PG_MAJOR} // '') eq '19';
-{
-	my $help = '';
-	IPC::Run::run([ $EXPORTER, '--help' ], '>', \$help, '2>&1');
-	plan skip_all => "$EXPORTER has no --extend.query-path"
-	  unless $help =~ /--extend\.query-path/;
-}
+my $exporter_help = '';
+IPC::Run::run([ $EXPORTER, '--help' ], '>', \$exporter_help, '2>&1');
+plan skip_all => "$EXPORTER has no --extend.query-path"
+  unless $exporter_help =~ /--extend\.query-path/;
+# Built-in collectors the test does not need, turned off where this version
+# has them: their names change between releases (0.11's bgwriter is
+# stat_bgwriter later), and a flag the exporter does not know stops it at
+# start ("unknown long flag"), which is what sid's exporter did with 0.11's
+# names.
+my @no_collectors = map { "--no-collector.$_" }
+  grep { $exporter_help =~ /--(?:\[no-\])?collector\.\Q$_\E\s/ }
+  qw(database bgwriter stat_bgwriter stat_database locks replication replication_slot wal);
 
 my @exporters;
 END
@@ -93,8 +94,7 @@ for my $host ('primary', 'standby')
 	  . ' user=prometheus dbname=postgres sslmode=disable';
 	push @exporters, IPC::Run::start([ $EXPORTER, "--web.listen-address=$listen",
 			"--extend.query-path=$QUERIES", '--disable-default-metrics',
-			'--disable-settings-metrics', '--no-collector.database',
-			'--no-collector.bgwriter', '--log.level=warn' ],
+			'--disable-settings-metrics', @no_collectors, '--log.level=warn' ],
 		'<', \undef, '>', $log, '2>&1');
 	$url{$host} = "http://$listen/metrics";
 	note "$host: exporter on $url{$host}, log $log";
