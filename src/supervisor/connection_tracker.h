@@ -95,6 +95,8 @@ typedef struct Tracker
 	TimestampTz gave_up_at;
 	TimestampTz last_endpoint_repair;
 	TimestampTz path_back_since;	/* server: an owned missing path answers */
+	bool		client_side_lost;	/* server: no subflow from a missing path's
+									 * client address at some look */
 	const char *last_method;
 	int			npending;		/* endpoint re-adds to verify */
 	PendingReadd pending[MAX_PENDING];

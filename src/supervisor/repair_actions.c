@@ -141,7 +141,8 @@ repair_by_endpoint(Tracker *t, const PathSet *missing,
 	bool		acted = false;
 
 	/* a client never defers: its paths are not probed for this */
-	if (repair_server_defers(t, !t->ctx.client && owned_path_answers(t, missing, eps, neps),
+	if (repair_server_defers(t, missing,
+							 !t->ctx.client && owned_path_answers(t, missing, eps, neps),
 							 now))
 		return false;
 

@@ -54,6 +54,7 @@ end_episode(Tracker *t)
 	t->gave_up = false;
 	t->last_endpoint_repair = 0;
 	t->path_back_since = 0;
+	t->client_side_lost = false;
 	t->last_method = NULL;
 	t->npending = 0;
 }
@@ -198,24 +199,51 @@ repair_in_place_wanted(const Tracker *t, bool helper)
 		 walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT);
 }
 
+/* Has this connection a subflow from the client address of path p? */
+static bool
+client_address_present(const PathSet *now, const SubflowPath *p)
+{
+	for (int i = 0; i < now->n; i++)
+		if (now->paths[i].family == p->family &&
+			memcmp(now->paths[i].remote, p->remote, sizeof(p->remote)) == 0)
+			return true;
+	return false;
+}
+
 /*
- * The server defers its re-adds until an owned missing path has answered
- * for SERVER_DEFER_MS.  A client re-adding its "subflow" endpoint closes
- * every subflow from that address for a moment, also the one that joined
- * the server's announced address: a server re-announcing at the same time
- * has its work undone (and would count that as a useless re-add).  Letting
- * the client go first avoids the collision.  True while deferring.
+ * The server defers its re-adds.  A client re-adding its "subflow" endpoint
+ * closes every subflow from that address for a moment, also the one that
+ * joined the server's announced address: a server re-announcing at the same
+ * time has its work undone (and would count that as a useless re-add).  So
+ * the client goes first, and the server acts once it has seen that
+ * happen: the client's address, without any subflow at some look of this
+ * episode, has one again (the client re-added its endpoint, or its kernel
+ * re-created the subflow).  A client that re-adds nothing (no supervisor,
+ * no CAP_NET_ADMIN) shows no such sign; then the server acts once an owned
+ * missing path has answered for SERVER_DEFER_MS.  True while deferring.
  */
 bool
-repair_server_defers(Tracker *t, bool owned_path_answers, TimestampTz now)
+repair_server_defers(Tracker *t, const PathSet *missing, bool owned_path_answers,
+					 TimestampTz now)
 {
+	bool		client_back = false;
+
 	if (t->ctx.client)
 		return false;
+	for (int i = 0; i < missing->n; i++)
+	{
+		if (!client_address_present(&t->now, &missing->paths[i]))
+			t->client_side_lost = true;
+		else if (t->client_side_lost)
+			client_back = true;
+	}
 	if (!owned_path_answers)
 	{
 		t->path_back_since = 0;
 		return true;			/* nothing to do yet anyway */
 	}
+	if (client_back)
+		return false;
 	if (t->path_back_since == 0)
 		t->path_back_since = now;
 	return !TimestampDifferenceExceeds(t->path_back_since, now, SERVER_DEFER_MS);

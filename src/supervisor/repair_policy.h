@@ -54,11 +54,13 @@ extern void repair_retry_next_tick(Tracker *t, TimestampTz now);
 extern bool repair_in_place_wanted(const Tracker *t, bool helper);
 
 /*
- * Server: defer re-adds until an owned missing path has answered for a
- * while (owned_path_answers: one does now).  True while deferring.
+ * Server: defer re-adds of the endpoints owning the missing paths until
+ * the client has re-added its own, or, for a client that does not, until
+ * an owned missing path has answered for a while (owned_path_answers: one
+ * does now).  True while deferring.
  */
-extern bool repair_server_defers(Tracker *t, bool owned_path_answers,
-								 TimestampTz now);
+extern bool repair_server_defers(Tracker *t, const PathSet *missing,
+								 bool owned_path_answers, TimestampTz now);
 
 /* Remember an endpoint re-add for path, to be judged later. */
 extern void repair_readd_pending(Tracker *t, const WalmptcpEndpoint *ep,
