@@ -71,9 +71,10 @@ psql_s() { pg standby psql -X -qAt -h "$PGLAB_WORK" -p "$1" -d postgres -c "$2";
 
 pglab_primary() {
 	pg primary initdb -D "$PGLAB_WORK/primary" -A trust >/dev/null
+	"$LAB" node-conf >> "$PGLAB_WORK/primary/postgresql.conf"
+	# the benchmarks' backlogs need more WAL kept than node-conf's (the
+	# later setting wins)
 	cat >> "$PGLAB_WORK/primary/postgresql.conf" <<EOF
-shared_preload_libraries = 'walmptcp'
-listen_addresses = '*'
 port = 5432
 unix_socket_directories = '$PGLAB_WORK'
 max_wal_size = 8GB

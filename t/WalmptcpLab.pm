@@ -86,21 +86,16 @@ sub node
 	return $node;
 }
 
-# Configuration every lab node needs: listen on the lab addresses, accept
-# replication and normal connections from the lab networks.
+# Configuration every lab node needs (walmptcp-lab node-conf and hba-lines,
+# shared with lab/pg-lab.sh): listen on the lab addresses, walmptcp
+# preloaded, WAL kept; replication and normal connections from the lab
+# networks.
 sub configure_node
 {
 	my ($self, $node, %opts) = @_;
 	my $preload = $opts{preload} // 1;
-	$node->append_conf('postgresql.conf', "listen_addresses = '*'");
-	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'walmptcp'")
-	  if $preload;
-	# A base backup for another standby switches WAL segments and checkpoints
-	# at once; with no slot and wal_keep_size = 0 that checkpoint may recycle
-	# the segment a streaming standby is still reading, which stops it for
-	# good ("requested WAL segment ... has already been removed", seen once
-	# on PostgreSQL 18 in t/005).  Real set-ups keep WAL; so do the tests.
-	$node->append_conf('postgresql.conf', "wal_keep_size = 128MB");
+	$node->append_conf('postgresql.conf',
+		lab_cmd('node-conf', $preload ? () : ('--no-preload')));
 	$node->append_conf('postgresql.conf', $opts{conf}) if $opts{conf};
 	$node->append_conf('pg_hba.conf', lab_cmd('hba-lines',
 		$opts{hba_method} // 'trust', $opts{hostssl} ? 'hostssl' : 'host'));
