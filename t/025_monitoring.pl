@@ -84,17 +84,20 @@ ok(WalmptcpLab::wait_for(sub {
 
 # ---- the exporters -----------------------------------------------------------
 my $http = HTTP::Tiny->new(timeout => 10);
-my %url;
+my (%url, %exporter_log);
+# the exporter's version in prove's output: the series are checked on more
+# than one (Debian 12 ships 0.11, sid 0.19)
+diag 'exporter: ' . (split /\n/, `$EXPORTER --version 2>&1`)[0];
 for my $host ('primary', 'standby')
 {
 	my $node = $node{$host};
 	my $listen = '127.0.0.1:' . PostgreSQL::Test::Cluster::get_free_port();
-	my $log = $PostgreSQL::Test::Utils::log_path . "/exporter_$host.log";
+	my $log = $exporter_log{$host} = $PostgreSQL::Test::Utils::log_path . "/exporter_$host.log";
 	local $ENV{DATA_SOURCE_NAME} = 'host=' . $node->host . ' port=' . $node->port
 	  . ' user=prometheus dbname=postgres sslmode=disable';
 	push @exporters, IPC::Run::start([ $EXPORTER, "--web.listen-address=$listen",
 			"--extend.query-path=$QUERIES", '--disable-default-metrics',
-			'--disable-settings-metrics', @no_collectors, '--log.level=warn' ],
+			'--disable-settings-metrics', @no_collectors, '--log.level=info' ],
 		'<', \undef, '>', $log, '2>&1');
 	$url{$host} = "http://$listen/metrics";
 	note "$host: exporter on $url{$host}, log $log";
@@ -145,6 +148,37 @@ for my $host ('primary', 'standby')
 		"$host: the query file loads (pg_exporter_user_queries_load_error 0)");
 }
 
+# When /metrics and SQL disagree, what each side saw, in the regress log:
+# the rows as the test's superuser, the file's queries as the exporter's
+# role, the HTTP answer and raw series, and the exporter's own log (a query
+# the exporter could not run is logged there, at level info).  Never dies:
+# it must not hide the failure it is about.
+sub show_state
+{
+	my ($host, $what) = @_;
+	eval {
+		note "$host $what: walmptcp_connections() as the test's superuser:\n"
+		  . sql($host, "SELECT pid, role, application_name, subflows, connected_at FROM walmptcp_connections()");
+		note "$host $what: walmptcp_events():\n"
+		  . sql($host, "SELECT event_time, pid, role, event, detail FROM walmptcp_events() ORDER BY event_time");
+		my $file = PostgreSQL::Test::Utils::slurp_file($QUERIES);
+		for my $ns ('walmptcp_connection', 'walmptcp_connection_events')
+		{
+			my ($q) = $file =~ /^\Q$ns\E:\n  query: \|\n(.*?)^  metrics:/ms;
+			my ($out, $err) = ('', '');
+			$node{$host}->psql('postgres', "SET ROLE prometheus;\n$q", stdout => \$out, stderr => \$err);
+			note "$host $what: the file's query $ns as prometheus:\n$out\n$err";
+		}
+		my $r = $http->get($url{$host});
+		note "$host $what: GET /metrics: $r->{status} $r->{reason}; its walmptcp_connection* and pg_* lines:\n"
+		  . join("\n", grep { /^(walmptcp_connection|pg_exporter_|pg_up)/ } split /\n/, $r->{content} // '');
+		note "$host $what: the exporter's log:\n"
+		  . PostgreSQL::Test::Utils::slurp_file($exporter_log{$host});
+		1;
+	} or note "show_state: $@";
+	return;
+}
+
 # What SQL says about the node's replication connection, and what /metrics
 # says, read until they agree (the two reads are not atomic).
 sub compare
@@ -180,6 +214,7 @@ sub compare
 		diag join("\n", grep { /^walmptcp_(connection_(subflows|degraded)|path_subflows)/ } @lines)
 		  if $host eq 'standby';
 	}
+	show_state($host, $what) unless $same;
 	ok($same, "$host $what: walmptcp_connection_subflows (" . ($metric // 'none')
 		  . ") = walmptcp_connections().subflows ($sqlcount) = rows of walmptcp_subflows(pid) ($rows)"
 		  . " = walmptcp_path_subflows summed ($sumpaths)");
@@ -264,7 +299,8 @@ for my $host ('standby', 'primary')
 		"standby: walmptcp_connection_subflows_expected $full (from the supervisor's events)");
 	is(value($m, 'walmptcp_connection_degraded', %l), '0', 'standby: walmptcp_connection_degraded 0 after repaired');
 	cmp_ok(scalar(series($m, 'walmptcp_connection_events_events', %l)), '>', 0,
-		'standby: per-connection event series exported');
+		'standby: per-connection event series exported')
+	  or show_state($host, 'after the repair, events');
 }
 
 # ---- prometheus-sql-exporter -------------------------------------------------
