@@ -32,7 +32,7 @@ my $so = `$pg_config --pkglibdir`;
 chomp $so;
 $so .= '/walmptcp.so';
 plan skip_all => "$so is a production build: it has no test hooks (build with COPT=-DWALMPTCP_TEST_HOOKS, as test/run-tests does)"
-  unless index(slurp_file($so), 'WALMPTCP_TEST_HELPER_FAIL_ADDS') >= 0;
+  unless WalmptcpLab::has_test_hook($so, 'WALMPTCP_TEST_HELPER_FAIL_ADDS');
 
 my $lab = WalmptcpLab->new(paths => 2, rate => 50);
 my $P1 = $lab->addr('primary', 1);

@@ -80,7 +80,7 @@ SKIP:
 {
 	my $so = $standby->config_data('--pkglibdir') . '/walmptcp.so';
 	skip "$so is a production build: no test hooks (test/run-tests builds with -DWALMPTCP_TEST_HOOKS)", 3
-	  unless index(slurp_file($so), 'WALMPTCP_TEST_PROBE_DIAG_FAILS') >= 0;
+	  unless WalmptcpLab::has_test_hook($so, 'WALMPTCP_TEST_PROBE_DIAG_FAILS');
 	$log_from = -s $standby->logfile;
 	{
 		local $ENV{WALMPTCP_TEST_PROBE_DIAG_FAILS} = $hook_failures;
@@ -115,7 +115,7 @@ SKIP:
 {
 	my $so = $standby->config_data('--pkglibdir') . '/walmptcp.so';
 	skip "$so is a production build: no test hooks", 2
-	  unless index(slurp_file($so), 'WALMPTCP_TEST_DIAG_DUMP_FAILS') >= 0;
+	  unless WalmptcpLab::has_test_hook($so, 'WALMPTCP_TEST_DIAG_DUMP_FAILS');
 	{
 		local $ENV{WALMPTCP_TEST_DIAG_DUMP_FAILS} = 3;
 		$standby->restart;

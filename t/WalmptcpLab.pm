@@ -22,6 +22,7 @@ package WalmptcpLab;
 use strict;
 use warnings;
 use Cwd qw(abs_path);
+use Digest::MD5;
 use File::Basename qw(dirname);
 use IPC::Run;
 use Test::More;
@@ -110,6 +111,7 @@ sub make_primary
 	$node->init(allows_streaming => $opts{logical} ? 'logical' : 1);
 	$self->configure_node($node, %opts);
 	$node->start;
+	check_loaded_library($node);
 	return $node;
 }
 
@@ -125,8 +127,70 @@ sub make_standby
 	$node->init_from_backup($primary, $backup, has_streaming => 1);
 	$self->configure_node($node, %opts);
 	$self->set_conninfo($node, $opts{conninfo}, reload => 0);
-	$node->start unless $opts{no_start};
+	unless ($opts{no_start})
+	{
+		$node->start;
+		check_loaded_library($node);
+	}
 	return $node;
+}
+
+# The walmptcp.so a started node's postmaster has mapped (walmptcp
+# preloaded): its path and the md5 of the mapped file itself (read through
+# /proc/PID/map_files, the driver has CAP_SYS_ADMIN) go to the test's log
+# as a line "walmptcp.so loaded by postmaster ..." (test/run-tests counts
+# them).  With WALMPTCP_EXPECT_SO_MD5 set (test/run-tests, when the suite
+# runs against the installed Debian package: the package's md5 of the file)
+# a server that loaded anything else stops the test.
+my %md5_of;
+sub check_loaded_library
+{
+	my ($node) = @_;
+	open(my $pidfile, '<', $node->data_dir . '/postmaster.pid') or return;
+	my $pid = <$pidfile>;
+	close $pidfile;
+	chomp $pid;
+	open(my $maps, '<', "/proc/$pid/maps") or die "cannot read /proc/$pid/maps: $!";
+	my ($range, $inode, $path);
+	while (<$maps>)
+	{
+		next unless m{^(\S+)\s+\S+\s+\S+\s+\S+\s+(\d+)\s+(/\S*/walmptcp\.so(?: \(deleted\))?)$};
+		($range, $inode, $path) = ($1, $2, $3);
+		last;
+	}
+	close $maps;
+	return unless defined $path;    # not preloaded
+	$md5_of{"$path:$inode"} //= do
+	{
+		open(my $fh, '<', "/proc/$pid/map_files/$range")
+		  or die "cannot read /proc/$pid/map_files/$range ($path): $!";
+		binmode $fh;
+		Digest::MD5->new->addfile($fh)->hexdigest;
+	};
+	my $md5 = $md5_of{"$path:$inode"};
+	my $expect = $ENV{WALMPTCP_EXPECT_SO_MD5};
+	note "walmptcp.so loaded by postmaster $pid of " . $node->name . ": $path md5 $md5"
+	  . (defined $expect ? ($md5 eq $expect ? " = the package's" : " != the package's $expect") : '');
+	BAIL_OUT($node->name . "'s server loaded $path (md5 $md5), not the installed package's walmptcp.so (md5 $expect)")
+	  if defined $expect && $md5 ne $expect;
+}
+
+# Whether $so (an installed walmptcp.so) has test hook $hook, that is was
+# built with -DWALMPTCP_TEST_HOOKS.  The files that need a hook skip
+# without it, saying why.  With WALMPTCP_REQUIRE_TEST_HOOKS set
+# (test/run-tests, running those files on the build with the hooks) a
+# missing hook stops the test instead: it never passes by skipping.
+sub has_test_hook
+{
+	my ($so, $hook) = @_;
+	open(my $fh, '<', $so) or die "cannot read $so: $!";
+	binmode $fh;
+	local $/;
+	my $has = index(<$fh>, $hook) >= 0;
+	close $fh;
+	BAIL_OUT("$so has no test hook $hook, and WALMPTCP_REQUIRE_TEST_HOOKS is set (this run needs a build with -DWALMPTCP_TEST_HOOKS)")
+	  if !$has && $ENV{WALMPTCP_REQUIRE_TEST_HOOKS};
+	return $has;
 }
 
 # Point a standby at a new primary_conninfo (reload restarts the walreceiver).
