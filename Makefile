@@ -6,7 +6,7 @@ MODULE_big = walmptcp
 OBJS = \
 	src/module.o \
 	src/walmptcp.o \
-	$(addprefix src/common/,inet_addr.o netlink_frames.o) \
+	$(addprefix src/common/,inet_addr.o netlink_frames.o subflow.o) \
 	$(addprefix src/connect/,page_write.o got_patch.o mptcp_socket.o tcp_option_deferral.o conninfo_scan.o service_file.o conninfo_mptcp.o walrcv_wrapper.o walsender_registration.o owner_view.o) \
 	$(addprefix src/shmem/,registry.o events.o owner_subflows.o) \
 	$(addprefix src/diag/,diag_message.o sock_diag.o conn_state.o) \
@@ -44,8 +44,8 @@ test/unit/page_write_test: test/unit/page_write_test.c test/unit/tap.h src/conne
 	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_INCLUDES) -o $@ test/unit/page_write_test.c src/connect/page_write.c
 test/unit/conninfo_diff_test: test/unit/conninfo_diff_test.c test/unit/conninfo_oracle.h src/connect/conninfo_scan.c src/connect/conninfo_scan.h
 	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_INCLUDES) -I$(shell $(PG_CONFIG) --includedir) -o $@ test/unit/conninfo_diff_test.c src/connect/conninfo_scan.c -L$(shell $(PG_CONFIG) --libdir) -lpq
-test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c test/unit/tap.h src/shmem/owner_subflows.c src/shmem/owner_subflows.h src/common/inet_addr.c src/common/inet_addr.h src/common/kernel_uapi.h
-	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) $(UNIT_INCLUDES) -o $@ test/unit/owner_view_stride_test.c src/shmem/owner_subflows.c src/common/inet_addr.c -Wl,--wrap=getsockopt
+test/unit/owner_view_stride_test: test/unit/owner_view_stride_test.c test/unit/tap.h src/shmem/owner_subflows.c src/shmem/owner_subflows.h src/common/inet_addr.c src/common/inet_addr.h src/common/subflow.c src/common/subflow.h src/common/kernel_uapi.h
+	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_CPPFLAGS) $(UNIT_INCLUDES) -o $@ test/unit/owner_view_stride_test.c src/shmem/owner_subflows.c src/common/inet_addr.c src/common/subflow.c -Wl,--wrap=getsockopt
 test/unit/service_file_test: test/unit/service_file_test.c src/connect/service_file.c src/connect/service_file.h
 	$(CC) -Wall -Wextra -Werror -O1 $(UNIT_INCLUDES) -o $@ test/unit/service_file_test.c src/connect/service_file.c
 test/unit/helper_protocol_test: test/unit/helper_protocol_test.c src/helper/helper_protocol.c src/helper/helper_protocol.h src/pm/endpoint_pm.h

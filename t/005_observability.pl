@@ -44,18 +44,6 @@ sub ss_subflows
 	} $lab->kernel_subflows($host, state => 'established', token => $token));
 }
 
-sub sql_subflows
-{
-	my ($node, $pid) = @_;
-	my $out = $node->safe_psql('postgres', qq{
-		SELECT CASE WHEN family(local_addr) = 6 THEN '[' || host(local_addr) || ']' ELSE host(local_addr) END
-		       || ':' || local_port || ' ' ||
-		       CASE WHEN family(remote_addr) = 6 THEN '[' || host(remote_addr) || ']' ELSE host(remote_addr) END
-		       || ':' || remote_port || coalesce(' loc=' || local_id || ' rem=' || remote_id, '')
-		  FROM walmptcp_subflows($pid) WHERE state = 'established'});
-	return join("\n", sort split /\n/, $out);
-}
-
 for my $side ([ 'standby', $standby, 'walreceiver' ], [ 'primary', $primary, 'walsender' ])
 {
 	my ($host, $node, $role) = @$side;
@@ -72,7 +60,7 @@ for my $side ([ 'standby', $standby, 'walreceiver' ], [ 'primary', $primary, 'wa
 			"SELECT coalesce(kernel_detail, 'sock_diag') FROM walmptcp_connections() WHERE role = '$role'");
 		$kernel = ss_subflows($host, $token);
 		$kernel =~ s/ loc=\S+ rem=\S+//g if $detail =~ /owning process/;
-		$sql = sql_subflows($node, $pid);
+		$sql = WalmptcpLab::sql_subflows($node, $pid, ids => 1);
 		return $sql eq $kernel;
 	}, 30);
 	note "$host ss:\n$kernel\n$host sql ($detail):\n$sql";
@@ -133,13 +121,7 @@ for my $side ([ 'standby', $standby, 'walreceiver' ], [ 'primary', $primary, 'wa
 	my $same = WalmptcpLab::wait_for(sub {
 		$primary->safe_psql('postgres', "INSERT INTO t VALUES (0, 'owner view')");
 		($kernel = ss_subflows($host, $token)) =~ s/ loc=\S+ rem=\S+//g;
-		$sql = $node->safe_psql('postgres', qq{
-			SELECT CASE WHEN family(local_addr) = 6 THEN '[' || host(local_addr) || ']' ELSE host(local_addr) END
-			       || ':' || local_port || ' ' ||
-			       CASE WHEN family(remote_addr) = 6 THEN '[' || host(remote_addr) || ']' ELSE host(remote_addr) END
-			       || ':' || remote_port
-			  FROM walmptcp_subflows($pid) WHERE state = 'established'});
-		$sql = join("\n", sort split /\n/, $sql);
+		$sql = WalmptcpLab::sql_subflows($node, $pid);
 		return $sql eq $kernel && $kernel ne '';
 	}, 30);
 	note "$host ss:\n$kernel\n$host sql (owner view):\n$sql";

@@ -19,7 +19,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::Bin;
-use WalmptcpLab;
+use WalmptcpLab qw(sql);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -46,8 +46,6 @@ my $standby = $t->standby($primary, 'standby', host => 'standby', conf => $conf,
 $t->expect($primary, walsender => 1);
 $t->expect($standby, walreceiver => 1);
 my %host = ($primary->name => 'primary', $standby->name => 'standby');
-
-sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q); }
 
 sub write_and_catch_up
 {

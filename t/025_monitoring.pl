@@ -15,7 +15,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::Bin;
-use WalmptcpLab;
+use WalmptcpLab qw(sql);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -75,11 +75,9 @@ $primary->wait_for_catchup($standby);
 my %node = (primary => $primary, standby => $standby);
 my %role = (primary => 'walsender', standby => 'walreceiver');
 
-sub sql { my ($host, $q) = @_; return $node{$host}->safe_psql('postgres', $q); }
-
 ok(WalmptcpLab::wait_for(sub {
-	sql('standby', "SELECT subflows >= 3 FROM walmptcp_connections() WHERE role = 'walreceiver'") eq 't'
-	  && sql('primary', "SELECT subflows >= 3 FROM walmptcp_connections() WHERE role = 'walsender'") eq 't';
+	sql($node{standby}, "SELECT subflows >= 3 FROM walmptcp_connections() WHERE role = 'walreceiver'") eq 't'
+	  && sql($node{primary}, "SELECT subflows >= 3 FROM walmptcp_connections() WHERE role = 'walsender'") eq 't';
 }, 60), 'the replication connection reaches its full subflow set (3) on both nodes');
 
 # ---- the exporters -----------------------------------------------------------
@@ -188,9 +186,9 @@ sub compare
 	my ($pid, $sqlcount, $rows, $paths, $metric, $sumpaths, $npaths, $m);
 	my $same = WalmptcpLab::wait_for(sub {
 		($pid, $sqlcount) = split /\|/,
-		  sql($host, "SELECT pid, subflows FROM walmptcp_connections() WHERE role = '$role'");
+		  sql($node{$host}, "SELECT pid, subflows FROM walmptcp_connections() WHERE role = '$role'");
 		return 0 unless $pid;
-		($rows, $paths) = split /\|/, sql($host,
+		($rows, $paths) = split /\|/, sql($node{$host},
 			"SELECT count(*), count(DISTINCT (local_addr, remote_addr)) FROM walmptcp_subflows($pid)");
 		$m = scrape($host) or return 0;
 		$metric = value($m, 'walmptcp_connection_subflows', pid => $pid, role => $role);
@@ -246,7 +244,7 @@ for my $host ('primary', 'standby')
 		  + (value($m, 'walmptcp_connection_bytes_received', %l) // 0), '>', 0,
 		"$host: connection byte counters exported");
 }
-my $full = sql('standby', "SELECT subflows FROM walmptcp_connections() WHERE role = 'walreceiver'");
+my $full = sql($node{standby}, "SELECT subflows FROM walmptcp_connections() WHERE role = 'walreceiver'");
 
 # ---- a subflow killed and repaired ------------------------------------------
 # walmptcp_events_events of the given kinds summed over both nodes' /metrics
@@ -324,7 +322,7 @@ SKIP:
 	my $queries = 0;
 	WalmptcpLab::wait_for(sub {
 		my $m = scrape('sql') or return 0;
-		$sqlcount = sql('standby', "SELECT subflows FROM walmptcp_connections() WHERE role = 'walreceiver'");
+		$sqlcount = sql($node{standby}, "SELECT subflows FROM walmptcp_connections() WHERE role = 'walreceiver'");
 		$got = value($m, 'sql_walmptcp_connection', col => 'subflows', pid => $pid{standby},
 			role => 'walreceiver');
 		$queries = @{ $m->{sql_exporter_last_scrape_failed} // [] };

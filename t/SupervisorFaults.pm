@@ -24,11 +24,9 @@ use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WalmptcpLab;
+use WalmptcpLab qw(sql);
 
 my ($lab, $primary, $standby, $port, @results, $net_admin, $variant, $round);
-
-sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q); }
 
 sub subflows
 {

@@ -41,7 +41,7 @@ use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WalmptcpLab;
+use WalmptcpLab qw(sql);
 
 our $SOAK = $ENV{WALMPTCP_SOAK} // 60;
 our $SAMPLE_EVERY = 10;
@@ -76,12 +76,6 @@ sub new
 
 sub lab { return $_[0]->{lab} }
 sub title { return $_[0]->{title} }
-
-sub sql
-{
-	my ($node, $q, $db) = @_;
-	return $node->safe_psql($db // 'postgres', $q);
-}
 
 # psql that reports instead of dying: (ok, stdout, stderr).
 sub try_sql

@@ -24,11 +24,37 @@ use warnings;
 use Cwd qw(abs_path);
 use Digest::MD5;
 use File::Basename qw(dirname);
+use Exporter qw(import);
 use IPC::Run;
 use Test::More;
 
+our @EXPORT_OK = qw(sql);
+
 my $LAB = abs_path(dirname(__FILE__) . '/../lab/walmptcp-lab');
 my @labs;
+
+# A query's output on a node (database postgres unless named); dies on error.
+sub sql
+{
+	my ($node, $q, $db) = @_;
+	return $node->safe_psql($db // 'postgres', $q);
+}
+
+# A process's established subflows as walmptcp_subflows(pid) shows them, one
+# "local:port remote:port" line each (IPv6 in brackets), sorted; with
+# ids => 1 also " loc=N rem=N" where the ids are known.
+sub sql_subflows
+{
+	my ($node, $pid, %opts) = @_;
+	my $ids = $opts{ids} ? q{ || coalesce(' loc=' || local_id || ' rem=' || remote_id, '')} : '';
+	my $out = sql($node, qq{
+		SELECT CASE WHEN family(local_addr) = 6 THEN '[' || host(local_addr) || ']' ELSE host(local_addr) END
+		       || ':' || local_port || ' ' ||
+		       CASE WHEN family(remote_addr) = 6 THEN '[' || host(remote_addr) || ']' ELSE host(remote_addr) END
+		       || ':' || remote_port$ids
+		  FROM walmptcp_subflows($pid) WHERE state = 'established'});
+	return join("\n", sort split /\n/, $out);
+}
 
 sub lab_cmd
 {

@@ -7,8 +7,10 @@
  * (MPTCP_SUBFLOW_ATTR_TOKEN_LOC, which is the local token on both sides).
  * A plain TCP connection is its own single subflow (TCP inode), and so is an
  * MPTCP socket that fell back to TCP (matched by addresses and ports).
- * Used by the SQL functions and by the supervisor (also for its probe
- * connections, so that both are measured the same way).
+ * Which source of subflows counts (sock_diag or the owning process's view,
+ * walmptcp.subflow_source) is decided here too, in walmptcp_decide_subflows:
+ * the SQL functions, the supervisor and its probe connections all take a
+ * connection's subflows from it, so that all are measured the same way.
  *
  * Copyright (c) 2026, the walmptcp authors
  *
@@ -16,34 +18,31 @@
  */
 #include "postgres.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "conn_state.h"
-#include "inet_addr.h"
+#include "owner_subflows.h"
 #include "owner_view.h"
 #include "registry.h"
 
 
 /*
  * The kernel's sockets for the socket with this inode: its MPTCP socket and
- * subflows (joined by token), or its plain TCP socket.  m->entry is left
- * alone.
+ * subflows (joined by token), or its plain TCP socket.
  */
-void
-walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
+static void
+match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 {
 	bool		fallback;
 
 	m->msk = NULL;
 	m->tcp = NULL;
+	m->mptcp = false;
 	m->n_subflows = 0;
 	m->withheld = false;
-	m->subflows = palloc(Max(snap->n_tcp, 1) * sizeof(DiagSocket *));
+	m->subflows = palloc(Max(snap->n_tcp, 1) * sizeof(WalmptcpSubflow *));
 
 	for (int j = 0; j < snap->n_mptcp && m->msk == NULL; j++)
 		if (snap->mptcp[j].inode == inode)
@@ -54,26 +53,28 @@ walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 
 	if (m->tcp)
 	{
-		m->subflows[m->n_subflows++] = m->tcp;
+		m->subflows[m->n_subflows++] = &m->tcp->sk;
 		return;
 	}
 	if (m->msk == NULL)
 		return;					/* closing; the row shows the registry only */
 
 	fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
+	m->mptcp = !fallback;
 	for (int j = 0; j < snap->n_tcp; j++)
 	{
-		DiagSocket *s = &snap->tcp[j];
+		WalmptcpSubflow *s = &snap->tcp[j].sk;
 
 		if (fallback || m->msk->mptcp.token == 0)
 		{
 			/* a fallen-back connection has one TCP socket, same tuple */
-			if (diag_same_tuple(s, m->msk))
+			if (walmptcp_subflow_same_tuple(s, &m->msk->sk))
 				m->subflows[m->n_subflows++] = s;
 		}
 		else if (s->has_subflow_info && s->token_loc == m->msk->mptcp.token)
 			m->subflows[m->n_subflows++] = s;
-		else if (s->is_subflow && !s->has_subflow_info && diag_same_tuple(s, m->msk))
+		else if (s->is_subflow && !s->has_subflow_info &&
+				 walmptcp_subflow_same_tuple(s, &m->msk->sk))
 			m->withheld = true; /* its initial subflow, without details */
 	}
 	/*
@@ -93,23 +94,17 @@ walmptcp_match_inode(const DiagSnapshot *snap, uint64 inode, Matched *m)
 /*
  * Replace m's subflows with those the owning process published: where the
  * kernel withholds them from sock_diag (walmptcp.subflow_source = auto), or
- * always (= owner).
+ * always (= owner).  They are already in the shape sock_diag's are.
  */
 static void
-use_owner_view(const WalmptcpConnEntry *e, Matched *m, int64 now)
+use_owner_view(WalmptcpOwnerView *v, Matched *m, int64 now)
 {
-	const WalmptcpOwnerView *v = &e->owner;
-	bool		fallback;
-
-	if (m->msk == NULL)
-		return;
-	fallback = (m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0;
-	if (fallback || walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ||
-		(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_AUTO && !m->withheld))
+	if (!m->mptcp || m->source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ||
+		(m->source == WALMPTCP_SUBFLOW_SOURCE_AUTO && !m->withheld))
 		return;
 
 	m->n_subflows = 0;
-	if (v->taken_at == 0)
+	if (v == NULL || v->taken_at == 0)
 	{
 		m->withheld = true;		/* nothing published yet: unknown */
 		return;
@@ -117,31 +112,20 @@ use_owner_view(const WalmptcpConnEntry *e, Matched *m, int64 now)
 	m->withheld = false;
 	m->from_owner = true;
 	m->owner_age_ms = (now - v->taken_at) / 1000;
-	m->subflows = palloc(Max(v->n, 1) * sizeof(DiagSocket *));
+	m->subflows = palloc(Max(v->n, 1) * sizeof(WalmptcpSubflow *));
 	for (int i = 0; i < v->n; i++)
-	{
-		const WalmptcpOwnerSubflow *o = &v->subflows[i];
-		DiagSocket *s = palloc0(sizeof(DiagSocket));
+		m->subflows[m->n_subflows++] = &v->subflows[i];
+}
 
-		s->family = o->family;
-		s->state = o->state;
-		memcpy(s->local, o->local, INET_ADDR_MAX_LEN);
-		memcpy(s->remote, o->remote, INET_ADDR_MAX_LEN);
-		s->local_port = o->local_port;
-		s->remote_port = o->remote_port;
-		s->is_subflow = true;
-		s->from_owner = true;
-		s->tcpi_len = Min(o->tcpi_len, (int) sizeof(s->tcpi));
-		s->tcpi.tcpi_state = o->state;
-		s->tcpi.tcpi_rtt = o->rtt;
-		s->tcpi.tcpi_snd_cwnd = o->snd_cwnd;
-		s->tcpi.tcpi_total_retrans = o->total_retrans;
-		s->tcpi.tcpi_bytes_sent = o->bytes_sent;
-		s->tcpi.tcpi_bytes_received = o->bytes_received;
-		s->tcpi.tcpi_bytes_acked = o->bytes_acked;
-		s->tcpi.tcpi_delivery_rate = o->delivery_rate;
-		m->subflows[m->n_subflows++] = s;
-	}
+void
+walmptcp_decide_subflows(const DiagSnapshot *snap, uint64 inode,
+						 WalmptcpOwnerView *owner, int64 now, Matched *m)
+{
+	m->source = walmptcp_subflow_source;
+	m->from_owner = false;
+	m->owner_age_ms = 0;
+	match_inode(snap, inode, m);
+	use_owner_view(owner, m, now);
 }
 
 /*
@@ -248,8 +232,7 @@ walmptcp_match_connections(int filter_pid, int *count)
 	{
 		if (filter_pid != 0 && entries[i].pid != filter_pid)
 			continue;
-		walmptcp_match_inode(&snap, entries[i].inode, &out[n]);
-		use_owner_view(&entries[i], &out[n], now);
+		walmptcp_decide_subflows(&snap, entries[i].inode, &entries[i].owner, now, &out[n]);
 		out[n++].entry = &entries[i];
 	}
 	*count = n;

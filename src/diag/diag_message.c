@@ -18,12 +18,13 @@
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/mptcp.h>
+#include <linux/tcp.h>
 
 #include "diag_socket.h"
 #include "inet_addr.h"
 
 static void
-parse_subflow_info(const struct nlattr *nested, DiagSocket *s)
+parse_subflow_info(const struct nlattr *nested, WalmptcpSubflow *s)
 {
 	const struct nlattr *attr;
 
@@ -53,7 +54,7 @@ parse_subflow_info(const struct nlattr *nested, DiagSocket *s)
 }
 
 static void
-parse_ulp_info(const struct nlattr *nested, DiagSocket *s)
+parse_ulp_info(const struct nlattr *nested, WalmptcpSubflow *s)
 {
 	const struct nlattr *attr;
 
@@ -91,17 +92,19 @@ walmptcp_diag_parse_message(const struct nlmsghdr *nlh, bool mptcp, DiagSocket *
 {
 	const struct inet_diag_msg *msg = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
+	WalmptcpSubflow *sk = &s->sk;
+	struct tcp_info tcpi;
 
 	memset(s, 0, sizeof(*s));
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)))
 		return false;
 
-	s->family = msg->idiag_family;
-	s->state = msg->idiag_state;
-	memcpy(s->local, msg->id.idiag_src, INET_ADDR_MAX_LEN);
-	memcpy(s->remote, msg->id.idiag_dst, INET_ADDR_MAX_LEN);
-	s->local_port = ntohs(msg->id.idiag_sport);
-	s->remote_port = ntohs(msg->id.idiag_dport);
+	sk->family = msg->idiag_family;
+	sk->state = msg->idiag_state;
+	memcpy(sk->local, msg->id.idiag_src, INET_ADDR_MAX_LEN);
+	memcpy(sk->remote, msg->id.idiag_dst, INET_ADDR_MAX_LEN);
+	sk->local_port = ntohs(msg->id.idiag_sport);
+	sk->remote_port = ntohs(msg->id.idiag_dport);
 	s->inode = msg->idiag_inode;
 
 	mnl_attr_for_each(attr, nlh, sizeof(*msg))
@@ -112,10 +115,14 @@ walmptcp_diag_parse_message(const struct nlmsghdr *nlh, bool mptcp, DiagSocket *
 				if (mptcp)
 					s->mptcp_len = copy_prefix(attr, &s->mptcp, sizeof(s->mptcp));
 				else
-					s->tcpi_len = copy_prefix(attr, &s->tcpi, sizeof(s->tcpi));
+				{
+					memset(&tcpi, 0, sizeof(tcpi));
+					walmptcp_subflow_take_tcp_info(sk, &tcpi,
+												   copy_prefix(attr, &tcpi, sizeof(tcpi)));
+				}
 				break;
 			case INET_DIAG_ULP_INFO:
-				parse_ulp_info(attr, s);
+				parse_ulp_info(attr, sk);
 				break;
 		}
 	}

@@ -15,9 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/netlink.h>
-#include <linux/tcp.h>
 
-#include "inet_addr.h"
+#include "subflow.h"
 
 /*
  * struct mptcp_info as of Linux 6.10.  The kernel returns a prefix of it on
@@ -55,10 +54,6 @@ typedef struct WalmptcpMptcpInfo
 	((len) >= (int) (offsetof(WalmptcpMptcpInfo, field) + \
 					 sizeof(((WalmptcpMptcpInfo *) 0)->field)))
 
-#define WALMPTCP_TCPI_HAS(len, field) \
-	((len) >= (int) (offsetof(struct tcp_info, field) + \
-					 sizeof(((struct tcp_info *) 0)->field)))
-
 /* idiag_state values (the kernel's include/net/tcp_states.h) */
 #define WALMPTCP_TCP_ESTABLISHED 1
 #define WALMPTCP_TCP_TIME_WAIT 6
@@ -67,26 +62,14 @@ typedef struct WalmptcpMptcpInfo
 
 #define MPTCP_INFO_FLAG_FALLBACK_BIT 1	/* MPTCP_INFO_FLAG_FALLBACK */
 
+/*
+ * One socket of a dump.  A TCP socket is a subflow (or a plain connection's
+ * socket); an MPTCP socket has its initial subflow's tuple and state in sk.
+ */
 typedef struct DiagSocket
 {
-	int			family;
-	uint8_t		state;			/* TCP_ESTABLISHED, ... */
-	uint8_t		local[INET_ADDR_MAX_LEN];
-	uint8_t		remote[INET_ADDR_MAX_LEN];
-	uint16_t		local_port;		/* host order */
-	uint16_t		remote_port;
-	uint64_t		inode;
-
-	/* TCP sockets */
-	struct tcp_info tcpi;
-	int			tcpi_len;
-	bool		is_subflow;		/* has the "mptcp" ULP */
-	bool		from_owner;		/* read by the owning process, not sock_diag */
-	bool		has_subflow_info;
-	uint32_t		token_loc;
-	uint8_t		id_loc;
-	uint8_t		id_rem;
-	uint32_t		subflow_flags;
+	WalmptcpSubflow sk;
+	uint64_t	inode;
 
 	/* MPTCP sockets */
 	WalmptcpMptcpInfo mptcp;
@@ -100,15 +83,5 @@ typedef struct DiagSocket
  */
 extern bool walmptcp_diag_parse_message(const struct nlmsghdr *nlh, bool mptcp,
 										DiagSocket *s);
-
-/* Same addresses and ports (an MPTCP socket shows its initial subflow's). */
-static inline bool
-diag_same_tuple(const DiagSocket *a, const DiagSocket *b)
-{
-	return a->family == b->family &&
-		a->local_port == b->local_port && a->remote_port == b->remote_port &&
-		memcmp(a->local, b->local, INET_ADDR_MAX_LEN) == 0 &&
-		memcmp(a->remote, b->remote, INET_ADDR_MAX_LEN) == 0;
-}
 
 #endif							/* WALMPTCP_DIAG_SOCKET_H */

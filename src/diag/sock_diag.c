@@ -97,9 +97,9 @@ tcp_wanted(const DumpState *st, const DiagSocket *s)
 	{
 		const DiagSocket *m = &st->msks->items[i];
 
-		if (s->has_subflow_info && m->mptcp.token != 0 && s->token_loc == m->mptcp.token)
+		if (s->sk.has_subflow_info && m->mptcp.token != 0 && s->sk.token_loc == m->mptcp.token)
 			return true;
-		if (diag_same_tuple(s, m))
+		if (walmptcp_subflow_same_tuple(&s->sk, &m->sk))
 			return true;
 	}
 	return false;
@@ -162,7 +162,7 @@ on_message(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	}
 	/* seen on any subflow: the kernel withholds details from us */
-	if (s->is_subflow && !s->has_subflow_info)
+	if (s->sk.is_subflow && !s->sk.has_subflow_info)
 		st->withheld_seen = true;
 	if (!tcp_wanted(st, s))
 		st->count--;
@@ -290,7 +290,7 @@ walmptcp_diag_listeners(uint16 port, int *count)
 	dump_all(&st, &st);
 	for (int i = 0; i < st.count; i++)
 	{
-		if (st.items[i].local_port == port)
+		if (st.items[i].sk.local_port == port)
 			st.items[n++] = st.items[i];
 	}
 	*count = n;

@@ -28,6 +28,7 @@
 #include "inet_addr.h"
 #include "kernel_uapi.h"
 #include "owner_subflows.h"
+#include "subflow.h"
 
 #define MIN_OF(a, b) ((a) < (b) ? (a) : (b))
 
@@ -107,7 +108,7 @@ walmptcp_read_own_subflows(int fd, WalmptcpOwnerView *view)
 	view->taken_at = walmptcp_monotonic_us();
 	for (int i = 0; i < n_addrs; i++)
 	{
-		WalmptcpOwnerSubflow *s = &view->subflows[view->n];
+		WalmptcpSubflow *s = &view->subflows[view->n];
 		struct mptcp_subflow_addrs a;
 		struct tcp_info t;
 
@@ -123,14 +124,9 @@ walmptcp_read_own_subflows(int fd, WalmptcpOwnerView *view)
 		(void) inet_addr_from_sockaddr(&a.sa_local, s->local, &s->local_port);
 		(void) inet_addr_from_sockaddr(&a.sa_remote, s->remote, &s->remote_port);
 		s->state = t.tcpi_state;
-		s->tcpi_len = (int32_t) tcpi_stride;
-		s->rtt = t.tcpi_rtt;
-		s->snd_cwnd = t.tcpi_snd_cwnd;
-		s->total_retrans = t.tcpi_total_retrans;
-		s->bytes_sent = t.tcpi_bytes_sent;
-		s->bytes_received = t.tcpi_bytes_received;
-		s->bytes_acked = t.tcpi_bytes_acked;
-		s->delivery_rate = t.tcpi_delivery_rate;
+		walmptcp_subflow_take_tcp_info(s, &t, (int) tcpi_stride);
+		s->is_subflow = true;
+		s->from_owner = true;
 		view->n++;
 	}
 	return true;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "inet_addr.h"
+#include "subflow.h"
 
 /*
  * A connection's subflows as the process that owns its socket read them
@@ -22,29 +22,11 @@
  */
 #define WALMPTCP_OWNER_SUBFLOWS 16
 
-typedef struct WalmptcpOwnerSubflow
-{
-	uint8_t		family;
-	uint8_t		state;			/* tcpi_state */
-	uint16_t	local_port;
-	uint16_t	remote_port;
-	uint8_t		local[INET_ADDR_MAX_LEN];
-	uint8_t		remote[INET_ADDR_MAX_LEN];
-	int32_t		tcpi_len;		/* how much tcp_info the kernel gave */
-	uint32_t	rtt;
-	uint32_t	snd_cwnd;
-	uint32_t	total_retrans;
-	uint64_t	bytes_sent;
-	uint64_t	bytes_received;
-	uint64_t	bytes_acked;
-	uint64_t	delivery_rate;
-} WalmptcpOwnerSubflow;
-
 typedef struct WalmptcpOwnerView
 {
 	int64_t		taken_at;		/* walmptcp_monotonic_us(); 0: none yet */
 	int			n;
-	WalmptcpOwnerSubflow subflows[WALMPTCP_OWNER_SUBFLOWS];
+	WalmptcpSubflow subflows[WALMPTCP_OWNER_SUBFLOWS];
 } WalmptcpOwnerView;
 
 /*

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/mptcp.h>
+#include <linux/tcp.h>
 
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
@@ -30,7 +31,6 @@
 #include "conn_state.h"
 #include "events.h"
 #include "inet_addr.h"
-#include "owner_view.h"
 #include "registry.h"
 #include "walmptcp.h"
 
@@ -188,11 +188,11 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 	{
 		Matched    *m = &matched[i];
 		WalmptcpConnEntry *e = m->entry;
-		DiagSocket *k = m->msk ? m->msk : m->tcp;
+		const WalmptcpSubflow *k = m->msk ? &m->msk->sk : m->tcp ? &m->tcp->sk : NULL;
 		Datum		values[NUM_CONNECTION_COLUMNS];
 		bool		nulls[NUM_CONNECTION_COLUMNS];
 		Row			row = {values, nulls};
-		bool		is_mptcp = false;
+		bool		is_mptcp = m->mptcp;
 
 		memset(nulls, true, sizeof(nulls));
 		set_col(&row, CONN_PID, Int32GetDatum(e->pid));
@@ -222,16 +222,12 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		if (details && e->mode_known)
 			set_col(&row, CONN_REQUESTED_MODE, CStringGetTextDatum(walmptcp_mode_name(e->mode)));
 		if (k)
-		{
-			is_mptcp = m->msk != NULL &&
-				(m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0;
 			set_col(&row, CONN_MPTCP, BoolGetDatum(is_mptcp));
-		}
 		if (details && k && !is_mptcp)
 			set_col(&row, CONN_FALLBACK_REASON,
 					CStringGetTextDatum(e->reason[0] ? e->reason :
 										"the connection fell back to TCP"));
-		if (m->msk && is_mptcp)
+		if (is_mptcp)
 		{
 			const WalmptcpMptcpInfo *mi = &m->msk->mptcp;
 			int			len = m->msk->mptcp_len;
@@ -248,7 +244,7 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		}
 		else if (k)
 			set_col(&row, CONN_SUBFLOWS, Int32GetDatum(1));
-		if (details && m->msk && is_mptcp &&
+		if (details && is_mptcp &&
 			WALMPTCP_INFO_HAS(m->msk->mptcp_len, bytes_acked))
 		{
 			const WalmptcpMptcpInfo *mi = &m->msk->mptcp;
@@ -261,15 +257,15 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 		else if (details && m->n_subflows == 1 && !is_mptcp &&
 				 WALMPTCP_TCPI_HAS(m->subflows[0]->tcpi_len, tcpi_bytes_retrans))
 		{
-			const struct tcp_info *t = &m->subflows[0]->tcpi;
+			const WalmptcpSubflow *t = m->subflows[0];
 
-			set_col(&row, CONN_BYTES_SENT, Int64GetDatum(t->tcpi_bytes_sent));
-			set_col(&row, CONN_BYTES_RECEIVED, Int64GetDatum(t->tcpi_bytes_received));
-			set_col(&row, CONN_BYTES_ACKED, Int64GetDatum(t->tcpi_bytes_acked));
-			set_col(&row, CONN_BYTES_RETRANS, Int64GetDatum(t->tcpi_bytes_retrans));
+			set_col(&row, CONN_BYTES_SENT, Int64GetDatum(t->bytes_sent));
+			set_col(&row, CONN_BYTES_RECEIVED, Int64GetDatum(t->bytes_received));
+			set_col(&row, CONN_BYTES_ACKED, Int64GetDatum(t->bytes_acked));
+			set_col(&row, CONN_BYTES_RETRANS, Int64GetDatum(t->bytes_retrans));
 		}
 		/* token, unpadded like ss -Mni prints it, so a DBA can grep for it */
-		if (details && m->msk && is_mptcp)
+		if (details && is_mptcp)
 			set_col(&row, CONN_TOKEN, CStringGetTextDatum(psprintf("%x", m->msk->mptcp.token)));
 		if (details)
 			set_col(&row, CONN_CONNECTED_AT, TimestampTzGetDatum((TimestampTz) e->connected_at));
@@ -278,14 +274,14 @@ walmptcp_connections(PG_FUNCTION_ARGS)
 					CStringGetTextDatum("the kernel has no socket for this connection (closing)"));
 		else if (m->withheld)
 			set_col(&row, CONN_KERNEL_DETAIL,
-					CStringGetTextDatum(walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ?
+					CStringGetTextDatum(m->source == WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG ?
 										"the kernel withholds subflow details from this process (older kernels show them to CAP_NET_ADMIN only)" :
 										"the kernel withholds subflow details from this process and the owning process has not published its own view yet"));
 		else if (m->from_owner)
 			set_col(&row, CONN_KERNEL_DETAIL,
 					CStringGetTextDatum(psprintf("subflows as the owning process read them %.1f s ago (MPTCP_SUBFLOW_ADDRS, MPTCP_TCPINFO)%s",
 												 m->owner_age_ms / 1000.0,
-												 walmptcp_subflow_source == WALMPTCP_SUBFLOW_SOURCE_OWNER ?
+												 m->source == WALMPTCP_SUBFLOW_SOURCE_OWNER ?
 												 "" : "; the kernel withholds them from sock_diag")));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -306,8 +302,7 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 
 		for (int j = 0; j < m->n_subflows; j++)
 		{
-			DiagSocket *s = m->subflows[j];
-			const struct tcp_info *t = &s->tcpi;
+			const WalmptcpSubflow *s = m->subflows[j];
 			Datum		values[NUM_SUBFLOW_COLUMNS];
 			bool		nulls[NUM_SUBFLOW_COLUMNS];
 			Row			row = {values, nulls};
@@ -332,9 +327,9 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 									  (MPTCP_SUBFLOW_FLAG_BKUP_LOC | MPTCP_SUBFLOW_FLAG_BKUP_REM)) != 0));
 			}
 			if (s->from_owner)
-				kind = (s->local_port == m->msk->local_port &&
-						s->remote_port == m->msk->remote_port &&
-						memcmp(s->local, m->msk->local, INET_ADDR_MAX_LEN) == 0) ? "initial" : "join";
+				kind = (s->local_port == m->msk->sk.local_port &&
+						s->remote_port == m->msk->sk.remote_port &&
+						memcmp(s->local, m->msk->sk.local, INET_ADDR_MAX_LEN) == 0) ? "initial" : "join";
 			else if (!s->has_subflow_info)
 				kind = "tcp";
 			else if (s->subflow_flags & (MPTCP_SUBFLOW_FLAG_JOIN_LOC | MPTCP_SUBFLOW_FLAG_JOIN_REM))
@@ -347,19 +342,19 @@ walmptcp_subflows(PG_FUNCTION_ARGS)
 										tcp_state_names[s->state] : "unknown"));
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_rtt))
 			{
-				set_col(&row, SUB_RTT_US, Int64GetDatum(t->tcpi_rtt));
-				set_col(&row, SUB_CWND, Int32GetDatum(t->tcpi_snd_cwnd));
+				set_col(&row, SUB_RTT_US, Int64GetDatum(s->rtt));
+				set_col(&row, SUB_CWND, Int32GetDatum(s->snd_cwnd));
 			}
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_bytes_retrans))
 			{
-				set_col(&row, SUB_BYTES_SENT, Int64GetDatum(t->tcpi_bytes_sent));
-				set_col(&row, SUB_BYTES_RECEIVED, Int64GetDatum(t->tcpi_bytes_received));
-				set_col(&row, SUB_BYTES_ACKED, Int64GetDatum(t->tcpi_bytes_acked));
+				set_col(&row, SUB_BYTES_SENT, Int64GetDatum(s->bytes_sent));
+				set_col(&row, SUB_BYTES_RECEIVED, Int64GetDatum(s->bytes_received));
+				set_col(&row, SUB_BYTES_ACKED, Int64GetDatum(s->bytes_acked));
 			}
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_total_retrans))
-				set_col(&row, SUB_RETRANS, Int64GetDatum(t->tcpi_total_retrans));
+				set_col(&row, SUB_RETRANS, Int64GetDatum(s->total_retrans));
 			if (details && WALMPTCP_TCPI_HAS(s->tcpi_len, tcpi_delivery_rate))
-				set_col(&row, SUB_DELIVERY_RATE, Int64GetDatum(t->tcpi_delivery_rate));
+				set_col(&row, SUB_DELIVERY_RATE, Int64GetDatum(s->delivery_rate));
 			/* the owner's view has no subflow flags: unknown */
 			if (!s->from_owner)
 				set_col(&row, SUB_FULLY_ESTABLISHED,

@@ -102,7 +102,7 @@ static void
 tracker_init(Tracker *t, const Matched *m, TimestampTz now, uint64 config)
 {
 	const WalmptcpConnEntry *e = m->entry;
-	const DiagSocket *k = m->msk;
+	const WalmptcpSubflow *k = &m->msk->sk;
 	bool		client = e->role != WALMPTCP_ROLE_WALSENDER;
 
 	memset((char *) t + sizeof(TrackerKey), 0, sizeof(Tracker) - sizeof(TrackerKey));

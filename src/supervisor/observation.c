@@ -119,9 +119,9 @@ observe_announced_listeners(void)
 		if (listeners == NULL)
 			listeners = walmptcp_diag_listeners((uint16) PostPortNumber, &nlisteners);
 		for (int j = 0; j < nlisteners && !covered; j++)
-			covered = listeners[j].family == ep->family &&
-				(memcmp(listeners[j].local, ep->addr, len) == 0 ||
-				 memcmp(listeners[j].local, any, len) == 0);
+			covered = listeners[j].sk.family == ep->family &&
+				(memcmp(listeners[j].sk.local, ep->addr, len) == 0 ||
+				 memcmp(listeners[j].sk.local, any, len) == 0);
 		if (covered)
 			continue;
 		walmptcp_endpoint_describe(ep, desc, sizeof(desc));
@@ -166,8 +166,7 @@ observe_connection(const Matched *m, TimestampTz now, uint64 config, int *probe_
 	bool		found;
 	char		buf[512];
 
-	if (!tracker_role_tracked(e->role) || m->msk == NULL ||
-		(m->msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) != 0)
+	if (!tracker_role_tracked(e->role) || !m->mptcp)
 		return;					/* TCP or fallback: nothing to repair */
 
 	t = tracker_enter(m, now, config, &found);

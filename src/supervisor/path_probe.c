@@ -29,7 +29,7 @@
 
 #include "inet_addr.h"
 #include "kernel_uapi.h"
-#include "owner_view.h"
+#include "owner_subflows.h"
 #include "path_probe.h"
 #include "test_hooks.h"
 
@@ -114,29 +114,25 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 		if (!ShutdownRequestPending)
 		{
 			uint64		inode = (uint64) st.st_ino;
+			WalmptcpOwnerView view;
+			bool		have_view;
 
 			memset(&m, 0, sizeof(m));
 #ifdef WALMPTCP_TEST_HOOKS
 			test_fail_probe_diag();
 #endif
 			walmptcp_diag_collect(&inode, 1, &snap);
-			walmptcp_match_inode(&snap, inode, &m);
-			if (m.msk != NULL && (m.msk->mptcp.flags & MPTCP_INFO_FLAG_FALLBACK_BIT) == 0)
+			/*
+			 * Read as the connections are (walmptcp_decide_subflows): we own
+			 * this socket, so our own view is at hand should it count.
+			 */
+			have_view = walmptcp_read_own_subflows(fd, &view);
+			walmptcp_decide_subflows(&snap, inode, have_view ? &view : NULL,
+									 walmptcp_monotonic_us(), &m);
+			if (m.mptcp && !m.withheld)
 			{
-				WalmptcpOwnerView view;
-
-				/* as the connections are read: sock_diag, else our own view */
-				if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_OWNER && !m.withheld)
-				{
-					pathset_of_connection(&m, true, out);
-					known = true;
-				}
-				else if (walmptcp_subflow_source != WALMPTCP_SUBFLOW_SOURCE_SOCK_DIAG &&
-						 walmptcp_read_own_subflows(fd, &view))
-				{
-					pathset_of_owner_view(&view, true, out);
-					known = true;
-				}
+				pathset_of_connection(&m, true, out);
+				known = true;
 			}
 		}
 	}

@@ -14,47 +14,24 @@
 #include "inet_addr.h"
 #include "subflow_path.h"
 
-/* Add an established subflow's path; client: the server's port is remote. */
-static void
-add_established(PathSet *out, int family, int state, const uint8 *local,
-				const uint8 *remote, uint16 local_port, uint16 remote_port,
-				bool client)
-{
-	SubflowPath p;
-
-	if (state != WALMPTCP_TCP_ESTABLISHED)
-		return;					/* joins in progress, closing subflows */
-	memset(&p, 0, sizeof(p));
-	p.family = family;
-	memcpy(p.local, local, inet_addr_len(family));
-	memcpy(p.remote, remote, inet_addr_len(family));
-	p.server_port = client ? remote_port : local_port;
-	pathset_add(out, &p);
-}
-
+/* client: the server's port is remote */
 void
 pathset_of_connection(const Matched *m, bool client, PathSet *out)
 {
 	out->n = 0;
 	for (int i = 0; i < m->n_subflows; i++)
 	{
-		const DiagSocket *s = m->subflows[i];
+		const WalmptcpSubflow *s = m->subflows[i];
+		SubflowPath p;
 
-		add_established(out, s->family, s->state, s->local, s->remote,
-						s->local_port, s->remote_port, client);
-	}
-}
-
-void
-pathset_of_owner_view(const WalmptcpOwnerView *view, bool client, PathSet *out)
-{
-	out->n = 0;
-	for (int i = 0; i < view->n; i++)
-	{
-		const WalmptcpOwnerSubflow *s = &view->subflows[i];
-
-		add_established(out, s->family, s->state, s->local, s->remote,
-						s->local_port, s->remote_port, client);
+		if (s->state != WALMPTCP_TCP_ESTABLISHED)
+			continue;			/* joins in progress, closing subflows */
+		memset(&p, 0, sizeof(p));
+		p.family = s->family;
+		memcpy(p.local, s->local, inet_addr_len(s->family));
+		memcpy(p.remote, s->remote, inet_addr_len(s->family));
+		p.server_port = client ? s->remote_port : s->local_port;
+		pathset_add(out, &p);
 	}
 }
 

@@ -54,12 +54,11 @@ typedef struct PathOwnerContext
 	uint16		server_port;	/* the server's port of the initial subflow */
 } PathOwnerContext;
 
-/* The established subflows of a matched connection, as paths. */
+/*
+ * The established subflows of a connection, as paths, whichever source
+ * they came from (walmptcp_decide_subflows).
+ */
 extern void pathset_of_connection(const Matched *m, bool client, PathSet *out);
-
-/* The same, from subflows the socket's owner read (owner_view.c). */
-extern void pathset_of_owner_view(const WalmptcpOwnerView *view, bool client,
-								  PathSet *out);
 
 extern bool path_equal(const SubflowPath *a, const SubflowPath *b);
 extern bool pathset_contains(const PathSet *set, const SubflowPath *p);

@@ -153,7 +153,7 @@ check_view(const char *what, int expect_n)
 	ok(view.n == expect_n, msg);
 	for (int i = 0; i < view.n && i < expect_n; i++)
 	{
-		const WalmptcpOwnerSubflow *s = &view.subflows[i];
+		const WalmptcpSubflow *s = &view.subflows[i];
 		struct tcp_info t;
 		struct mptcp_subflow_addrs a;
 		uint32_t	local,
