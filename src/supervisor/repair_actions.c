@@ -60,32 +60,6 @@ still_registered(const Tracker *t)
 }
 
 /*
- * Client side: is a missing path one no endpoint can bring back?  A
- * subflow to the server's initial address and port from an address that is
- * no "subflow" endpoint is the initial subflow: only a new connection makes
- * it again.  (Subflows to other server addresses follow the server's
- * announcements, which the server's supervisor can repeat.)
- */
-static bool
-lost_beyond_endpoints(const Tracker *t, const PathSet *missing,
-					  const WalmptcpEndpoint *eps, int neps)
-{
-	int			len = inet_addr_len(t->ctx.family);
-
-	for (int i = 0; i < missing->n; i++)
-	{
-		const SubflowPath *p = &missing->paths[i];
-		WalmptcpEndpoint owner;
-
-		if (p->server_port == t->ctx.server_port &&
-			memcmp(p->remote, t->ctx.peer_addr, len) == 0 &&
-			!endpoint_owning(eps, neps, &t->ctx, p, &owner))
-			return true;
-	}
-	return false;
-}
-
-/*
  * Did this connection's endpoint re-adds bring their subflows back?  The
  * policy picks the ones to judge; one that did not counts against the
  * endpoint's circuit breaker.  Returns true while some are too young to
@@ -119,51 +93,65 @@ verify_pending_readds(Tracker *t, const PathSet *missing, TimestampTz now)
 /* Server side: does a missing path that an endpoint owns answer now? */
 static bool
 owned_path_answers(const Tracker *t, const PathSet *missing,
-				   const WalmptcpEndpoint *eps, int neps)
+				   const RepairFacts *f)
 {
-	bool		answers = false;
-
-	for (int i = 0; i < missing->n && !answers; i++)
+	for (int i = 0; i < missing->n; i++)
 	{
-		WalmptcpEndpoint owner;
-
-		answers = endpoint_owning(eps, neps, &t->ctx, &missing->paths[i], &owner) &&
-			endpoint_path_usable(&owner, &t->ctx, &missing->paths[i]);
+		if (f->has_owner[i] &&
+			endpoint_path_usable(&f->owner[i], &t->ctx, &missing->paths[i]))
+			return true;
 	}
-	return answers;
+	return false;
 }
 
-/* In place: re-add the endpoints owning missing paths.  True if it acted. */
+/*
+ * The facts of this attempt: the re-adds judged first (young ones stop
+ * here), then the helper, the endpoints owning the missing paths and, on
+ * a server about to re-add in place, whether an owned path answers (a
+ * probe only where the plan uses it).
+ */
+static void
+find_facts(Tracker *t, const PathSet *missing, TimestampTz now, RepairFacts *f)
+{
+	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
+	int			neps;
+
+	memset(f, 0, sizeof(*f));
+	f->readds_young = verify_pending_readds(t, missing, now);
+	if (f->readds_young)
+		return;
+	neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
+	if (neps < 0)
+		neps = 0;				/* no path manager: nothing owns a path */
+	f->helper = walmptcp_helper_available();
+	for (int i = 0; i < missing->n; i++)
+		f->has_owner[i] = endpoint_owning(eps, neps, &t->ctx, &missing->paths[i],
+										  &f->owner[i]);
+	f->owned_path_answers = !t->ctx.client &&
+		repair_in_place_wanted(t, f->helper) &&
+		owned_path_answers(t, missing, f);
+}
+
+/* In place: the plan's endpoint re-adds.  True if it acted. */
 static bool
-repair_by_endpoint(Tracker *t, const PathSet *missing,
-				   const WalmptcpEndpoint *eps, int neps, TimestampTz now)
+readd_planned(Tracker *t, const RepairPlan *plan, TimestampTz now)
 {
 	bool		acted = false;
 
-	/* a client never defers: its paths are not probed for this */
-	if (repair_server_defers(t, missing,
-							 !t->ctx.client && owned_path_answers(t, missing, eps, neps),
-							 now))
-		return false;
-
-	for (int i = 0; i < missing->n; i++)
+	for (int i = 0; i < plan->nreadds; i++)
 	{
-		const SubflowPath *p = &missing->paths[i];
-		WalmptcpEndpoint owner;
+		const PlannedReadd *r = &plan->readds[i];
 		char		detail[200];
 		ReaddResult rc;
 
-		if (!endpoint_owning(eps, neps, &t->ctx, p, &owner))
-			continue;
-
-		rc = endpoint_readd_checked(&owner, &t->ctx, p, detail, sizeof(detail));
+		rc = endpoint_readd_checked(&r->ep, &t->ctx, &r->path, detail, sizeof(detail));
 		switch (rc)
 		{
 			case READD_DONE:
 				tracker_record(t, EV_REPAIR, "%s", detail);
 				pg_fallthrough;
 			case READD_SHARED:
-				repair_readd_pending(t, &owner, p, rc == READD_DONE, now);
+				repair_readd_pending(t, &r->ep, &r->path, rc == READD_DONE, now);
 				acted = true;
 				break;
 			case READD_FAILED:
@@ -298,35 +286,18 @@ repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
 void
 repair_try(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz now)
 {
-	WalmptcpEndpoint eps[WALMPTCP_MAX_ENDPOINTS];
-	int			neps;
-	bool		helper,
-				acted = false,
+	RepairFacts facts;
+	RepairPlan	plan;
+	bool		acted = false,
 				probed = false;
 
-	if (verify_pending_readds(t, missing, now))
+	find_facts(t, missing, now, &facts);
+	repair_plan(t, missing, &facts, now, &plan);
+	if (!plan.wait)
 	{
-		/* give the last re-adds their time before doing anything more */
-		repair_retry_next_tick(t, now);
-		return;
+		acted = readd_planned(t, &plan, now);
+		if (!acted && plan.reconnect)
+			acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);
 	}
-	neps = walmptcp_endpoints_list(eps, WALMPTCP_MAX_ENDPOINTS);
-	if (neps < 0)
-		neps = 0;				/* no path manager: nothing owns a path */
-	helper = walmptcp_helper_available();
-	if (repair_in_place_wanted(t, helper))
-		acted = repair_by_endpoint(t, missing, eps, neps, now);
-	if (!acted &&
-		repair_reconnect_allowed(t, helper,
-								 t->ctx.client && lost_beyond_endpoints(t, missing, eps, neps),
-								 now))
-		acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);
-
-	if (!acted && !probed)
-	{
-		/* nothing usable yet (path still down): look again next tick */
-		repair_retry_next_tick(t, now);
-		return;
-	}
-	repair_after_attempt(t, now);
+	repair_plan_done(t, acted, probed, now);
 }

@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "connection_tracker.h"
+#include "inet_addr.h"
 #include "repair_policy.h"
 #include "subflow_path.h"
 #include "supervisor.h"
@@ -181,7 +182,8 @@ repair_readds_to_judge(Tracker *t, const PathSet *missing, TimestampTz now,
 	return kept > 0;
 }
 
-void
+/* Nothing could be done or judged yet: look again next tick. */
+static void
 repair_retry_next_tick(Tracker *t, TimestampTz now)
 {
 	t->next_attempt = now + (TimestampTz) walmptcp_check_interval * 1000;
@@ -222,7 +224,7 @@ client_address_present(const PathSet *now, const SubflowPath *p)
  * no CAP_NET_ADMIN) shows no such sign; then the server acts once an owned
  * missing path has answered for SERVER_DEFER_MS.  True while deferring.
  */
-bool
+static bool
 repair_server_defers(Tracker *t, const PathSet *missing, bool owned_path_answers,
 					 TimestampTz now)
 {
@@ -280,7 +282,11 @@ in_place_repair_exhausted(const Tracker *t, TimestampTz now)
 		 TimestampDifferenceExceeds(t->last_endpoint_repair, now, ESCALATE_AFTER_MS));
 }
 
-bool
+/*
+ * May the client be asked to reconnect?  initial_path_lost: a missing path
+ * is one no endpoint can bring back (only a new connection makes it again).
+ */
+static bool
 repair_reconnect_allowed(const Tracker *t, bool helper, bool initial_path_lost,
 						 TimestampTz now)
 {
@@ -333,7 +339,8 @@ repair_reconnect_asked(Tracker *t, Peer *p, const PathSet *fresh, TimestampTz no
 	t->last_method = "reconnect";
 }
 
-void
+/* After an attempt (acted or probed): back off, or give up for a while. */
+static void
 repair_after_attempt(Tracker *t, TimestampTz now)
 {
 	t->attempts++;
@@ -347,4 +354,70 @@ repair_after_attempt(Tracker *t, TimestampTz now)
 					   "giving up after %d attempts; %d of %d subflows; trying again in %d minutes",
 					   t->attempts, t->now.n, t->expected.n, GIVE_UP_MS / 60000);
 	}
+}
+
+/*
+ * Client side: is a missing path one no endpoint can bring back?  A
+ * subflow to the server's initial address and port that no "subflow"
+ * endpoint owns is the initial subflow: only a new connection makes it
+ * again.  (Subflows to other server addresses follow the server's
+ * announcements, which the server's supervisor can repeat.)
+ */
+static bool
+initial_path_lost(const Tracker *t, const PathSet *missing, const RepairFacts *f)
+{
+	int			len = inet_addr_len(t->ctx.family);
+
+	if (!t->ctx.client)
+		return false;
+	for (int i = 0; i < missing->n; i++)
+	{
+		const SubflowPath *p = &missing->paths[i];
+
+		if (!f->has_owner[i] && p->server_port == t->ctx.server_port &&
+			memcmp(p->remote, t->ctx.peer_addr, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+repair_plan(Tracker *t, const PathSet *missing, const RepairFacts *f,
+			TimestampTz now, RepairPlan *plan)
+{
+	plan->nreadds = 0;
+	plan->reconnect = false;
+	plan->wait = false;
+	if (f->readds_young)
+	{
+		/* give the last re-adds their time before doing anything more */
+		plan->wait = true;
+		return;
+	}
+	if (repair_in_place_wanted(t, f->helper) &&
+		!repair_server_defers(t, missing, f->owned_path_answers, now))
+	{
+		for (int i = 0; i < missing->n; i++)
+		{
+			if (!f->has_owner[i])
+				continue;
+			plan->readds[plan->nreadds].ep = f->owner[i];
+			plan->readds[plan->nreadds].path = missing->paths[i];
+			plan->nreadds++;
+		}
+	}
+	/* asked now, used only if no re-add acts: acting would not change it */
+	plan->reconnect = repair_reconnect_allowed(t, f->helper,
+											   initial_path_lost(t, missing, f),
+											   now);
+	plan->wait = plan->nreadds == 0 && !plan->reconnect;
+}
+
+void
+repair_plan_done(Tracker *t, bool acted, bool probed, TimestampTz now)
+{
+	if (acted || probed)
+		repair_after_attempt(t, now);
+	else
+		repair_retry_next_tick(t, now);	/* nothing usable yet (path still down) */
 }

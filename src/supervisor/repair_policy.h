@@ -28,6 +28,63 @@ extern void repair_adopt_reconnected(Tracker *t, TimestampTz now);
 /* The host's endpoints or limits changed: learn the full set again. */
 extern void repair_relearn_full_set(Tracker *t, uint64 config, const PathSet *paths);
 
+/*
+ * What repair_actions.c found out for one repair attempt: the facts a plan
+ * is made from.  owner[i] is valid where has_owner[i], for the i-th path of
+ * the attempt's missing set.
+ */
+typedef struct RepairFacts
+{
+	bool		readds_young;	/* re-adds of this connection too young to
+								 * judge */
+	bool		helper;			/* the CAP_NET_ADMIN helper runs */
+	bool		has_owner[WALMPTCP_MAX_PATHS];	/* an endpoint of this host
+												 * owns the path */
+	WalmptcpEndpoint owner[WALMPTCP_MAX_PATHS];
+	bool		owned_path_answers; /* server: an owned missing path answers
+									 * (looked at only where a re-add is
+									 * wanted) */
+} RepairFacts;
+
+/* A re-add of the plan: the endpoint, for the missing path it owns. */
+typedef struct PlannedReadd
+{
+	WalmptcpEndpoint ep;
+	SubflowPath path;
+} PlannedReadd;
+
+/*
+ * What to do about a degraded connection in one attempt, in this order:
+ * re-add readds in place; if none of them acted and reconnect is set, probe
+ * a fresh connection and ask the client to reconnect if the probe proves
+ * that helps (repair_reconnect_justified).  wait: nothing this attempt.
+ */
+typedef struct RepairPlan
+{
+	bool		wait;
+	int			nreadds;
+	PlannedReadd readds[WALMPTCP_MAX_PATHS];
+	bool		reconnect;
+} RepairPlan;
+
+/* The plan for this attempt on the missing paths, from facts. */
+extern void repair_plan(Tracker *t, const PathSet *missing,
+						const RepairFacts *facts, TimestampTz now,
+						RepairPlan *plan);
+
+/*
+ * The plan was carried out: acted (re-added, signalled or failed trying),
+ * probed, or neither (look again next tick).
+ */
+extern void repair_plan_done(Tracker *t, bool acted, bool probed,
+							 TimestampTz now);
+
+/*
+ * Should endpoints be re-added in place (helper present, mode, live)?  Also
+ * asked before a fact is looked for that only an in-place re-add needs.
+ */
+extern bool repair_in_place_wanted(const Tracker *t, bool helper);
+
 /* Client: is it time to ask a probe what a fresh connection gets? */
 extern bool repair_probe_due(const Tracker *t, TimestampTz now);
 
@@ -47,21 +104,6 @@ extern bool repair_readds_to_judge(Tracker *t, const PathSet *missing,
 								   TimestampTz now, PendingReadd *failed,
 								   int *nfailed);
 
-/* Nothing could be done or judged yet: look again next tick. */
-extern void repair_retry_next_tick(Tracker *t, TimestampTz now);
-
-/* Should endpoints be re-added in place (helper present, mode, live)? */
-extern bool repair_in_place_wanted(const Tracker *t, bool helper);
-
-/*
- * Server: defer re-adds of the endpoints owning the missing paths until
- * the client has re-added its own, or, for a client that does not, until
- * an owned missing path has answered for a while (owned_path_answers: one
- * does now).  True while deferring.
- */
-extern bool repair_server_defers(Tracker *t, const PathSet *missing,
-								 bool owned_path_answers, TimestampTz now);
-
 /* Remember an endpoint re-add for path, to be judged later. */
 extern void repair_readd_pending(Tracker *t, const WalmptcpEndpoint *ep,
 								 const SubflowPath *path, bool own,
@@ -69,13 +111,6 @@ extern void repair_readd_pending(Tracker *t, const WalmptcpEndpoint *ep,
 
 /* An endpoint re-add was attempted now. */
 extern void repair_endpoint_acted(Tracker *t, TimestampTz now);
-
-/*
- * May the client be asked to reconnect?  initial_path_lost: a missing path
- * is one no endpoint can bring back (only a new connection makes it again).
- */
-extern bool repair_reconnect_allowed(const Tracker *t, bool helper,
-									 bool initial_path_lost, TimestampTz now);
 
 /*
  * Does what a probe connection got (fresh) prove that a new connection
@@ -90,8 +125,5 @@ extern bool repair_reconnect_budget(Tracker *t, Peer *p, TimestampTz now);
 /* The client was asked to reconnect: spend the budget, remember why. */
 extern void repair_reconnect_asked(Tracker *t, Peer *p, const PathSet *fresh,
 								   TimestampTz now);
-
-/* After an attempt (acted or probed): back off, or give up for a while. */
-extern void repair_after_attempt(Tracker *t, TimestampTz now);
 
 #endif							/* WALMPTCP_REPAIR_POLICY_H */
