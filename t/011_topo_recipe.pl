@@ -26,10 +26,7 @@ my $standby = $t->standby($primary, 'standby', host => 'standby',
 	conninfo => 'host=' . $lab->addr('primary', 1) . ' port=' . $primary->port . ' mptcp=1');
 
 # >= 4 established subflows in the kernel on both ends of the one connection
-$t->expect($primary, walsender => 1);
-$t->expect($standby, walreceiver => 1);
-$t->writer($primary, table => 't');
-$t->same_rows('t', $primary, $standby);
+$t->streaming_pair($primary, $standby, 't');
 
 $t->wait_ready;
 my $view = $t->kernel_view($standby);

@@ -40,10 +40,7 @@ for my $variant ('unprivileged', 'net_admin')
 
 	my $standby = $t->standby($primary, "standby_$variant", host => 'standby', %caps,
 		conninfo => "host=$P1 port=$port mptcp=1");
-	$t->expect($primary, walsender => 1);
-	$t->expect($standby, walreceiver => 1);
-	$t->writer($primary, table => 't');
-	$t->same_rows('t', $primary, $standby);
+	$t->streaming_pair($primary, $standby, 't');
 
 	$t->wait_ready;
 	$t->soak;

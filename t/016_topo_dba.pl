@@ -26,10 +26,7 @@ my $primary = $t->server('primary', host => 'primary', %caps);
 Topology::create_table($primary, 't');
 my $standby = $t->standby($primary, 'standby', host => 'standby', %caps,
 	conninfo => 'host=' . $lab->addr('primary', 1) . ' port=' . $primary->port . ' mptcp=1');
-$t->expect($primary, walsender => 1);
-$t->expect($standby, walreceiver => 1);
-$t->writer($primary, table => 't');
-$t->same_rows('t', $primary, $standby);
+$t->streaming_pair($primary, $standby, 't');
 
 # the full set first: initial + signal join + subflow join
 $t->wait_ready(min => 3);

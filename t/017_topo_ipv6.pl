@@ -22,10 +22,7 @@ isnt($port, 5432, "ipv6: the primary listens on port $port, not the default 5432
 Topology::create_table($primary, 't');
 my $standby = $t->standby($primary, 'standby', host => 'standby',
 	conninfo => "host=$P1v6 port=$port mptcp=1");
-$t->expect($primary, walsender => 1);
-$t->expect($standby, walreceiver => 1);
-$t->writer($primary, table => 't');
-$t->same_rows('t', $primary, $standby);
+$t->streaming_pair($primary, $standby, 't');
 
 $t->wait_ready;
 $t->soak;

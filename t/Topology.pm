@@ -188,6 +188,18 @@ sub same_rows
 	push @{ $self->{tables} }, [ $table, map { ref($_) eq 'ARRAY' ? $_ : [ $_, 'postgres' ] } @where ];
 }
 
+# The usual pair: one walsender on the primary, one walreceiver on the
+# standby, a writer into $table on the primary and its rows equal on both.
+sub streaming_pair
+{
+	my ($self, $primary, $standby, $table) = @_;
+	$table //= 't';
+	$self->expect($primary, walsender => 1);
+	$self->expect($standby, walreceiver => 1);
+	$self->writer($primary, table => $table);
+	$self->same_rows($table, $primary, $standby);
+}
+
 # A fault the test injects on purpose: events count from the soak on.
 sub injected_fault
 {
