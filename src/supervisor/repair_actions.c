@@ -26,7 +26,6 @@
 #include "compat.h"
 #include "connection_tracker.h"
 #include "endpoint_repair.h"
-#include "inet_addr.h"
 #include "net_admin.h"
 #include "path_probe.h"
 #include "registry.h"
@@ -293,11 +292,8 @@ repair_try(Tracker *t, const PathSet *missing, int *probe_budget, TimestampTz no
 
 	find_facts(t, missing, now, &facts);
 	repair_plan(t, missing, &facts, now, &plan);
-	if (!plan.wait)
-	{
-		acted = readd_planned(t, &plan, now);
-		if (!acted && plan.reconnect)
-			acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);
-	}
+	acted = readd_planned(t, &plan, now);
+	if (!acted && plan.reconnect)
+		acted = repair_by_reconnect(t, missing, probe_budget, &probed, now);
 	repair_plan_done(t, acted, probed, now);
 }

@@ -387,13 +387,8 @@ repair_plan(Tracker *t, const PathSet *missing, const RepairFacts *f,
 {
 	plan->nreadds = 0;
 	plan->reconnect = false;
-	plan->wait = false;
 	if (f->readds_young)
-	{
-		/* give the last re-adds their time before doing anything more */
-		plan->wait = true;
-		return;
-	}
+		return;					/* give the last re-adds their time first */
 	if (repair_in_place_wanted(t, f->helper) &&
 		!repair_server_defers(t, missing, f->owned_path_answers, now))
 	{
@@ -410,7 +405,6 @@ repair_plan(Tracker *t, const PathSet *missing, const RepairFacts *f,
 	plan->reconnect = repair_reconnect_allowed(t, f->helper,
 											   initial_path_lost(t, missing, f),
 											   now);
-	plan->wait = plan->nreadds == 0 && !plan->reconnect;
 }
 
 void

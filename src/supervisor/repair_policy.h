@@ -57,11 +57,11 @@ typedef struct PlannedReadd
  * What to do about a degraded connection in one attempt, in this order:
  * re-add readds in place; if none of them acted and reconnect is set, probe
  * a fresh connection and ask the client to reconnect if the probe proves
- * that helps (repair_reconnect_justified).  wait: nothing this attempt.
+ * that helps (repair_reconnect_justified).  Neither: wait for the next
+ * attempt.
  */
 typedef struct RepairPlan
 {
-	bool		wait;
 	int			nreadds;
 	PlannedReadd readds[WALMPTCP_MAX_PATHS];
 	bool		reconnect;
