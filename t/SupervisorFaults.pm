@@ -469,6 +469,9 @@ sub run
 	{
 		$round = $r;    # measure() reads it (a foreach alias would hide it)
 		note "round $round of $rounds" if $rounds > 1;
+		# as after setup: the restarts' new connections are past the
+		# supervisor's settling time (2 s) before the next fault
+		sleep(3) if $r > 1;
 		my $writer = start_writer();
 		fault_subflows_killed();
 		fault_path_blackholed();

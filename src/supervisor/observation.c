@@ -211,9 +211,12 @@ observe_connection(const Matched *m, TimestampTz now, uint64 config, int *probe_
 	{
 		PathSet		fresh;
 
-		/* what a fresh connection gets: one degraded from its start shows */
+		/*
+		 * What a fresh connection gets (one degraded from its start shows);
+		 * enough = 0: the whole wait, to learn all of it.
+		 */
 		(*probe_budget)--;
-		if (probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port, &fresh))
+		if (probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port, 0, &fresh))
 			pathset_union(&t->expected, &fresh);
 		t->probe_pending = false;
 	}

@@ -35,6 +35,7 @@
 
 #define PROBE_CONNECT_MS 2000
 #define PROBE_WAIT_MS 1500		/* the path manager adds subflows within a few RTTs */
+#define PROBE_POLL_MS 50
 #define PATH_CHECK_MS 1000
 
 /* Connect a non-blocking socket, waiting at most timeout_ms: 0 or an errno. */
@@ -76,14 +77,41 @@ test_fail_probe_diag(void)
 }
 #endif
 
+/*
+ * One read of the probe connection's subflows, as a replication
+ * connection's are read (walmptcp_decide_subflows).  False while unknown.
+ */
+static bool
+probe_read_subflows(int fd, uint64 inode, PathSet *out)
+{
+	DiagSnapshot snap;
+	Matched		m;
+	WalmptcpOwnerView view;
+	bool		have_view;
+
+	out->n = 0;
+	memset(&m, 0, sizeof(m));
+#ifdef WALMPTCP_TEST_HOOKS
+	test_fail_probe_diag();
+#endif
+	walmptcp_diag_collect(&inode, 1, &snap);
+	/* we own this socket, so our own view is at hand should it count */
+	have_view = walmptcp_read_own_subflows(fd, &view);
+	walmptcp_decide_subflows(&snap, inode, have_view ? &view : NULL,
+							 walmptcp_monotonic_us(), &m);
+	if (!m.mptcp || m.withheld)
+		return false;
+	pathset_of_connection(&m, true, out);
+	return true;
+}
+
 bool
-probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
+probe_fresh_connection(int family, const uint8 *addr, uint16 port, int enough,
+					   PathSet *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t	sslen = inet_addr_to_sockaddr(family, addr, port, &ss);
 	struct stat st;
-	DiagSnapshot snap;
-	Matched		m;
 	volatile bool known = false;
 	int			fd;
 
@@ -100,39 +128,30 @@ probe_fresh_connection(int family, const uint8 *addr, uint16 port, PathSet *out)
 	/* an ERROR in sock_diag must not leave the connection open (CLOSE_WAIT) */
 	PG_TRY();
 	{
-		/* wait on the latch, so that a shutdown request is not held up */
+		/*
+		 * Wait on the latch, so that a shutdown request is not held up; look
+		 * every PROBE_POLL_MS when the caller knows how many is enough.
+		 */
 		for (TimestampTz until = GetCurrentTimestamp() + PROBE_WAIT_MS * 1000;;)
 		{
 			long		left = (until - GetCurrentTimestamp()) / 1000;
 
-			if (left <= 0 || ShutdownRequestPending)
+			if (ShutdownRequestPending)
 				break;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 left, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
-		if (!ShutdownRequestPending)
-		{
-			uint64		inode = (uint64) st.st_ino;
-			WalmptcpOwnerView view;
-			bool		have_view;
-
-			memset(&m, 0, sizeof(m));
-#ifdef WALMPTCP_TEST_HOOKS
-			test_fail_probe_diag();
-#endif
-			walmptcp_diag_collect(&inode, 1, &snap);
-			/*
-			 * Read as the connections are (walmptcp_decide_subflows): we own
-			 * this socket, so our own view is at hand should it count.
-			 */
-			have_view = walmptcp_read_own_subflows(fd, &view);
-			walmptcp_decide_subflows(&snap, inode, have_view ? &view : NULL,
-									 walmptcp_monotonic_us(), &m);
-			if (m.mptcp && !m.withheld)
+			if (left <= 0)
 			{
-				pathset_of_connection(&m, true, out);
+				known = probe_read_subflows(fd, (uint64) st.st_ino, out);
+				break;
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 enough > 0 ? Min(left, PROBE_POLL_MS) : left,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			if (enough > 0 && !ShutdownRequestPending &&
+				probe_read_subflows(fd, (uint64) st.st_ino, out) && out->n >= enough)
+			{
 				known = true;
+				break;
 			}
 		}
 	}

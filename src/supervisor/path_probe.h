@@ -16,12 +16,15 @@
 /*
  * Open a short MPTCP connection to addr:port, let the path manager add its
  * subflows, and return them in *out, read exactly as a replication
- * connection's are (sock_diag, established subflows, paths).  False when
- * the answer is unknown: no connection, a fallback to TCP, the kernel
- * withholding subflow details, or a shutdown request while waiting.
+ * connection's are (sock_diag, established subflows, paths).  It waits
+ * until the probe has `enough` subflows (a repair needs no more than the
+ * full set), at most a while; enough = 0 always waits that while (learning
+ * what the host offers).  False when the answer is unknown: no connection,
+ * a fallback to TCP, the kernel withholding subflow details, or a shutdown
+ * request while waiting.
  */
 extern bool probe_fresh_connection(int family, const uint8 *addr, uint16 port,
-								   PathSet *out);
+								   int enough, PathSet *out);
 
 /*
  * Does a plain TCP connection attempt from local to remote:port get an

@@ -238,7 +238,8 @@ repair_by_reconnect(Tracker *t, const PathSet *missing, int *probe_budget,
 
 	(*probe_budget)--;
 	*probed = true;
-	if (!probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port, &fresh))
+	if (!probe_fresh_connection(t->ctx.family, t->ctx.peer_addr, t->ctx.peer_port,
+								t->expected.n, &fresh))
 		return false;
 
 	if (repair_reconnect_justified(t, missing, &fresh, &restorable))

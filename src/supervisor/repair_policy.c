@@ -97,6 +97,34 @@ repair_relearn_full_set(Tracker *t, uint64 config, const PathSet *paths)
 	end_episode(t);
 }
 
+/* Has this connection a subflow from the client address of path p? */
+static bool
+client_address_present(const PathSet *now, const SubflowPath *p)
+{
+	for (int i = 0; i < now->n; i++)
+		if (now->paths[i].family == p->family &&
+			memcmp(now->paths[i].remote, p->remote, sizeof(p->remote)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Server side, every look (also before the episode counts as degraded, and
+ * while repairs are off): has the client's address of a missing path been
+ * without any subflow?  A client's re-add often follows within a tick, so
+ * only a look taken at once sees the gap that repair_server_defers waits
+ * for.
+ */
+static void
+note_client_side_lost(Tracker *t, const PathSet *now, const PathSet *missing)
+{
+	if (t->ctx.client)
+		return;
+	for (int i = 0; i < missing->n; i++)
+		if (!client_address_present(now, &missing->paths[i]))
+			t->client_side_lost = true;
+}
+
 bool
 repair_probe_due(const Tracker *t, TimestampTz now)
 {
@@ -111,6 +139,7 @@ repair_judge(Tracker *t, const PathSet *paths, PathSet *missing, TimestampTz now
 
 	pathset_union(&t->expected, paths);
 	pathset_difference(&t->expected, paths, missing);
+	note_client_side_lost(t, paths, missing);
 
 	if (missing->n == 0)
 	{
@@ -201,17 +230,6 @@ repair_in_place_wanted(const Tracker *t, bool helper)
 		 walmptcp_repair == WALMPTCP_REPAIR_ENDPOINT);
 }
 
-/* Has this connection a subflow from the client address of path p? */
-static bool
-client_address_present(const PathSet *now, const SubflowPath *p)
-{
-	for (int i = 0; i < now->n; i++)
-		if (now->paths[i].family == p->family &&
-			memcmp(now->paths[i].remote, p->remote, sizeof(p->remote)) == 0)
-			return true;
-	return false;
-}
-
 /*
  * The server defers its re-adds.  A client re-adding its "subflow" endpoint
  * closes every subflow from that address for a moment, also the one that
@@ -219,10 +237,11 @@ client_address_present(const PathSet *now, const SubflowPath *p)
  * time has its work undone (and would count that as a useless re-add).  So
  * the client goes first, and the server acts once it has seen that
  * happen: the client's address, without any subflow at some look of this
- * episode, has one again (the client re-added its endpoint, or its kernel
- * re-created the subflow).  A client that re-adds nothing (no supervisor,
- * no CAP_NET_ADMIN) shows no such sign; then the server acts once an owned
- * missing path has answered for SERVER_DEFER_MS.  True while deferring.
+ * episode (note_client_side_lost), has one again (the client re-added its
+ * endpoint, or its kernel re-created the subflow).  A client that re-adds
+ * nothing (no supervisor, no CAP_NET_ADMIN) shows no such sign; then the
+ * server acts once an owned missing path has answered for SERVER_DEFER_MS.
+ * True while deferring.
  */
 static bool
 repair_server_defers(Tracker *t, const PathSet *missing, bool owned_path_answers,
@@ -233,12 +252,8 @@ repair_server_defers(Tracker *t, const PathSet *missing, bool owned_path_answers
 	if (t->ctx.client)
 		return false;
 	for (int i = 0; i < missing->n; i++)
-	{
-		if (!client_address_present(&t->now, &missing->paths[i]))
-			t->client_side_lost = true;
-		else if (t->client_side_lost)
+		if (t->client_side_lost && client_address_present(&t->now, &missing->paths[i]))
 			client_back = true;
-	}
 	if (!owned_path_answers)
 	{
 		t->path_back_since = 0;
